@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# Builds the real servers ksm-flux tests and the demo run against, from Go module sources only,
+# into a cache outside the repo keyed by version. Anything already built is skipped.
+# Usage: scripts/build-tools.sh [k8s] [etcd] [temporal] [crds] [flux] [helm]   (default: k8s etcd temporal crds)
+set -euo pipefail
+
+K8S_VERSION=${K8S_VERSION:-1.36.3}
+ETCD_VERSION=${ETCD_VERSION:-3.6.16}
+TEMPORAL_CLI_VERSION=${TEMPORAL_CLI_VERSION:-1.5.1}
+HELM_CONTROLLER_VERSION=${HELM_CONTROLLER_VERSION:-1.6.3}
+KUSTOMIZE_CONTROLLER_VERSION=${KUSTOMIZE_CONTROLLER_VERSION:-1.9.4}
+SOURCE_CONTROLLER_VERSION=${SOURCE_CONTROLLER_VERSION:-1.9.4}
+KCM_VERSION=${KCM_VERSION:-1.9.0}
+HELM_VERSION=${HELM_VERSION:-3.19.0}
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+SHARED_CRDS=${KSM_FLUX_SHARED_CRDS:-$REPO/../shared/crds}
+CACHE=${KSM_FLUX_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ksm-flux}
+
+export GOWORK=off GOFLAGS=-mod=mod GOTOOLCHAIN=local
+mkdir -p "$CACHE"
+log() { printf '[build %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+timed() { local name=$1; shift; local t0=$SECONDS; log "$name: building…"; "$@"; log "$name: done in $((SECONDS - t0))s"; }
+scratch() { mktemp -d "${TMPDIR:-/tmp}/ksm-flux-build.XXXXXX"; }
+
+build_k8s() {
+  local out="$CACHE/kubernetes-v$K8S_VERSION"
+  if [ -x "$out/kube-apiserver" ] && [ -x "$out/kube-controller-manager" ]; then log "kubernetes v$K8S_VERSION: cached in $out"; return; fi
+  local w; w=$(scratch); mkdir -p "$out.tmp"
+  (
+    cd "$w" && go mod init local/kube-bins >/dev/null 2>&1
+    local gomod
+    gomod=$(go mod download -json "k8s.io/kubernetes@v$K8S_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\([^"]*\)".*/\1/p')
+    # The tag's go.mod requires staging modules at v0.0.0 and points them at ./staging; replace each with its published tag.
+    local n=0
+    for m in $(sed -n 's#^[[:space:]]*\(k8s\.io/[^ ]*\) => \./staging/.*#\1#p' "$gomod"); do
+      go mod edit -replace="$m=$m@v0.${K8S_VERSION#1.}"; n=$((n + 1))
+    done
+    log "kubernetes: $n staging replaces generated from the v$K8S_VERSION go.mod"
+    go mod edit -require="k8s.io/kubernetes@v$K8S_VERSION"
+    go get "k8s.io/kubernetes/cmd/kube-apiserver@v$K8S_VERSION" "k8s.io/kubernetes/cmd/kube-controller-manager@v$K8S_VERSION" >/dev/null 2>&1 \
+      || go get "k8s.io/kubernetes/cmd/kube-apiserver@v$K8S_VERSION" "k8s.io/kubernetes/cmd/kube-controller-manager@v$K8S_VERSION"
+    local v=k8s.io/component-base/version minor
+    minor=$(cut -d. -f2 <<<"$K8S_VERSION")
+    local ld="-s -w -X $v.gitVersion=v$K8S_VERSION -X $v.gitMajor=1 -X $v.gitMinor=$minor -X $v.gitTreeState=clean"
+    for b in kube-apiserver kube-controller-manager; do
+      timed "$b v$K8S_VERSION" env CGO_ENABLED=0 go build -trimpath -tags=selinux,notest,grpcnotrace -ldflags "$ld" -o "$out.tmp/$b" "k8s.io/kubernetes/cmd/$b"
+    done
+  )
+  rm -rf "$w" "$out"; mv "$out.tmp" "$out"
+}
+
+build_etcd() {
+  local out="$CACHE/etcd-v$ETCD_VERSION"
+  if [ -x "$out/etcd" ]; then log "etcd v$ETCD_VERSION: cached in $out"; return; fi
+  local w; w=$(scratch); mkdir -p "$out.tmp"
+  (
+    cd "$w" && go mod init local/etcd-bin >/dev/null 2>&1
+    go get "go.etcd.io/etcd/server/v3@v$ETCD_VERSION" >/dev/null 2>&1 || go get "go.etcd.io/etcd/server/v3@v$ETCD_VERSION"
+    timed "etcd v$ETCD_VERSION" env CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$out.tmp/etcd" go.etcd.io/etcd/server/v3
+  )
+  rm -rf "$w" "$out"; mv "$out.tmp" "$out"
+}
+
+build_temporal() {
+  local out="$CACHE/temporal-cli-v$TEMPORAL_CLI_VERSION"
+  if [ -x "$out/temporal" ]; then log "temporal CLI v$TEMPORAL_CLI_VERSION: cached in $out"; return; fi
+  mkdir -p "$out.tmp"
+  timed "temporal CLI v$TEMPORAL_CLI_VERSION" env GOBIN="$out.tmp" CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" "github.com/temporalio/cli/cmd/temporal@v$TEMPORAL_CLI_VERSION"
+  rm -rf "$out"; mv "$out.tmp" "$out"
+}
+
+crd_dir() { # $1 module@version, $2 path in the module
+  local d; d=$(go mod download -json "$1" | sed -n 's/^[[:space:]]*"Dir": "\([^"]*\)".*/\1/p')
+  [ -n "$d" ] && [ -d "$d/$2" ] && echo "$d/$2"
+}
+
+fetch_crds() {
+  local out="$CACHE/crds-hc$HELM_CONTROLLER_VERSION-kc$KUSTOMIZE_CONTROLLER_VERSION-sc$SOURCE_CONTROLLER_VERSION-kcm$KCM_VERSION"
+  if [ -f "$out/.complete" ]; then log "CRDs: cached in $out"; return; fi
+  log "CRDs: fetching module zips…"
+  rm -rf "$out"; mkdir -p "$out"
+  local d
+  d=$(crd_dir "github.com/fluxcd/helm-controller@v$HELM_CONTROLLER_VERSION" config/crd/bases)
+  cp "$d/helm.toolkit.fluxcd.io_helmreleases.yaml" "$out/"
+  d=$(crd_dir "github.com/fluxcd/kustomize-controller@v$KUSTOMIZE_CONTROLLER_VERSION" config/crd/bases)
+  cp "$d/kustomize.toolkit.fluxcd.io_kustomizations.yaml" "$out/"
+  d=$(crd_dir "github.com/fluxcd/source-controller@v$SOURCE_CONTROLLER_VERSION" config/crd/bases)
+  for r in buckets externalartifacts gitrepositories helmcharts helmrepositories ocirepositories; do
+    cp "$d/source.toolkit.fluxcd.io_$r.yaml" "$out/"
+  done
+  echo "helm-controller v$HELM_CONTROLLER_VERSION, kustomize-controller v$KUSTOMIZE_CONTROLLER_VERSION, source-controller v$SOURCE_CONTROLLER_VERSION: Go module zips" >"$out/SOURCES"
+  if d=$(crd_dir "github.com/K0rdent/kcm@v$KCM_VERSION" templates/provider/kcm/templates/crds 2>/dev/null); then
+    echo "k0rdent kcm v$KCM_VERSION: Go module zip" >>"$out/SOURCES"
+  else
+    # The Go module proxy does not serve github.com/K0rdent/kcm; use the upstream copies kept in ../shared/crds.
+    d="$SHARED_CRDS/k0rdent"
+    [ -d "$d" ] || { log "CRDs: github.com/K0rdent/kcm@v$KCM_VERSION is not served and $d is missing"; exit 1; }
+    log "CRDs: github.com/K0rdent/kcm@v$KCM_VERSION is not served by the Go module proxy; using $d"
+    echo "k0rdent kcm: copies from shared/crds/k0rdent (kcm commit 8373a24; module not served)" >>"$out/SOURCES"
+  fi
+  for r in servicesets servicetemplates statemanagementproviders clusterdeployments multiclusterservices credentials; do
+    cp "$d/k0rdent.mirantis.com_$r.yaml" "$out/"
+  done
+  chmod u+w "$out"/*.yaml
+  touch "$out/.complete"
+  log "CRDs: $(ls "$out" | wc -l) files in $out"
+}
+
+# Non-local replace directives of a go.mod file, one "old[@v]=new@v" per line (the "=> ./dir" ones are skipped:
+# they point into the upstream checkout, which a module zip does not fully contain).
+gomod_replaces() {
+  awk '
+    function emit(s,   lr, l, r) {
+      sub(/\/\/.*/, "", s)
+      if (split(s, lr, "=>") != 2) return
+      split(lr[1], l, " "); split(lr[2], r, " ")
+      if (r[2] == "") return
+      print l[1] (l[2] == "" ? "" : "@" l[2]) "=" r[1] "@" r[2]
+    }
+    /^replace[[:space:]]*\(/ { blk = 1; next }
+    blk && /^[[:space:]]*\)/ { blk = 0; next }
+    blk { emit($0); next }
+    /^replace[[:space:]]/ { sub(/^replace[[:space:]]+/, ""); emit($0) }
+  ' "$1"
+}
+
+# "path version" of every require line of a go.mod file.
+gomod_requires() {
+  awk '
+    /^require[[:space:]]*\(/ { blk = 1; next }
+    blk && /^[[:space:]]*\)/ { blk = 0; next }
+    blk && NF >= 2 { print $1, $2; next }
+    /^require[[:space:]]/ && $2 != "(" { print $2, $3 }
+  ' "$1"
+}
+
+# One Flux controller, built as a dependency of its own throwaway module (each gets its own, since their replaces
+# conflict, e.g. go-digest) with the upstream go.mod's non-local replaces copied in, so the build list matches
+# upstream's. `go install …@v` refuses modules with replaces, and the module zip lacks ./api.
+build_flux_controller() { # $1 output dir, $2 name, $3 version
+  local bin="$1/$2" mod="github.com/fluxcd/$2" ver="v$3"
+  if [ -x "$bin" ]; then log "$2 $ver: cached in $1"; return; fi
+  local w; w=$(scratch)
+  (
+    cd "$w" && go mod init "local/$2-bin" >/dev/null 2>&1
+    local gomod r
+    gomod=$(go mod download -json "$mod@$ver" | sed -n 's/^[[:space:]]*"GoMod": "\([^"]*\)".*/\1/p')
+    [ -n "$gomod" ] || { log "$2: cannot download $mod@$ver"; exit 1; }
+    for r in $(gomod_replaces "$gomod"); do go mod edit -replace="$r"; log "$2 $ver: replace ${r/=/ => } (from its go.mod)"; done
+    go get "$mod@$ver" >/dev/null 2>&1 || go get "$mod@$ver"
+    # Every module the upstream go.mod requires must be selected at the same version here.
+    local diff
+    diff=$(go list -m -f '{{.Path}} {{.Version}}' all | awk 'NR == FNR { want[$1] = $2; next } ($1 in want) && want[$1] != $2 { print $1 " " want[$1] " -> " $2 }' <(gomod_requires "$gomod") -)
+    if [ -n "$diff" ]; then log "$2 $ver: build list differs from upstream go.mod:"; printf '  %s\n' "$diff" >&2; else log "$2 $ver: build list matches the upstream go.mod"; fi
+    timed "$2 $ver" env CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$bin.tmp" "$mod"
+  )
+  rm -rf "$w"; mv -f "$bin.tmp" "$bin"
+}
+
+build_flux() {
+  local out="$CACHE/flux-hc$HELM_CONTROLLER_VERSION-kc$KUSTOMIZE_CONTROLLER_VERSION-sc$SOURCE_CONTROLLER_VERSION"
+  mkdir -p "$out"
+  build_flux_controller "$out" source-controller "$SOURCE_CONTROLLER_VERSION"
+  build_flux_controller "$out" kustomize-controller "$KUSTOMIZE_CONTROLLER_VERSION"
+  build_flux_controller "$out" helm-controller "$HELM_CONTROLLER_VERSION"
+}
+
+# The helm v3 CLI; its go.mod has no replaces, so `go install` works. Version ldflags as in its Makefile, including
+# the Kubernetes version (client-go v0.N → 1.N) that .Capabilities.KubeVersion and the linter default to.
+build_helm() {
+  local out="$CACHE/helm-v$HELM_VERSION"
+  if [ -x "$out/helm" ]; then log "helm v$HELM_VERSION: cached in $out"; return; fi
+  local gomod kminor
+  gomod=$(go mod download -json "helm.sh/helm/v3@v$HELM_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\([^"]*\)".*/\1/p')
+  [ -n "$gomod" ] || { log "helm: cannot download helm.sh/helm/v3@v$HELM_VERSION"; exit 1; }
+  kminor=$(gomod_requires "$gomod" | sed -n 's#^k8s\.io/client-go v0\.\([0-9]*\)\..*#\1#p')
+  local h=helm.sh/helm/v3
+  local ld="-s -w -X $h/internal/version.version=v$HELM_VERSION -X $h/internal/version.gitTreeState=clean"
+  [ -z "$kminor" ] || ld="$ld -X $h/pkg/lint/rules.k8sVersionMajor=1 -X $h/pkg/lint/rules.k8sVersionMinor=$kminor -X $h/pkg/chartutil.k8sVersionMajor=1 -X $h/pkg/chartutil.k8sVersionMinor=$kminor"
+  mkdir -p "$out.tmp"
+  timed "helm v$HELM_VERSION" env GOBIN="$out.tmp" CGO_ENABLED=0 go install -trimpath -ldflags "$ld" "helm.sh/helm/v3/cmd/helm@v$HELM_VERSION"
+  rm -rf "$out"; mv "$out.tmp" "$out"
+}
+
+targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=(k8s etcd temporal crds)
+T0=$SECONDS
+for t in "${targets[@]}"; do
+  case $t in
+    k8s) build_k8s ;; etcd) build_etcd ;; temporal) build_temporal ;; crds) fetch_crds ;; flux) build_flux ;; helm) build_helm ;;
+    *) echo "unknown target $t" >&2; exit 2 ;;
+  esac
+done
+log "all done in $((SECONDS - T0))s (cache: $CACHE)"

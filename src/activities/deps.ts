@@ -1,0 +1,86 @@
+// What activities need from the process: a Kubernetes client, our adapter identity, a view of all
+// ServiceSets (for release conflicts), and a logger.
+import { ServiceSet, StateManagementProvider, parseObject } from '../api/k0rdent';
+import { isSelfManagement } from '../core/plan';
+import type { KubeClient, KubeObject } from '../kube/client';
+import type { Informer } from '../kube/informer';
+import { paths } from '../kube/paths';
+import type { Logger } from '../log';
+import { ownership } from './observe';
+
+export interface Identity {
+  name: string;
+  namespace: string;
+}
+
+export interface ServiceSetSource {
+  /** ServiceSets that could contend with `ss` for a release: same namespace, or every self-management one. */
+  inNamespaceOrSelf(ss: ServiceSet): Promise<ServiceSet[]>;
+}
+
+export interface Deps {
+  client: KubeClient;
+  identity: Identity;
+  serviceSets: ServiceSetSource;
+  /** Is this ServiceSet ours (SMP adapter identity and selector)? */
+  isOurs(ss: ServiceSet): Promise<boolean>;
+  logger: Logger;
+  /** reportingInstance of our Events. */
+  instance: string;
+}
+
+function parseAll(items: KubeObject[]): ServiceSet[] {
+  const out: ServiceSet[] = [];
+  for (const i of items) {
+    try {
+      out.push(parseObject(ServiceSet, i, 'ServiceSet'));
+    } catch {
+      /* unparsable objects cannot contend */
+    }
+  }
+  return out;
+}
+
+function filterContenders(all: ServiceSet[], ss: ServiceSet): ServiceSet[] {
+  const self = isSelfManagement(ss);
+  return all.filter((o) =>
+    self
+      ? isSelfManagement(o)
+      : !isSelfManagement(o) && o.metadata.namespace === ss.metadata.namespace && o.spec.cluster === ss.spec.cluster,
+  );
+}
+
+/** Reads ServiceSets from an informer's store when it is synced, else lists them from the API. */
+export function serviceSetSource(client: KubeClient, informer?: Informer): ServiceSetSource {
+  return {
+    async inNamespaceOrSelf(ss) {
+      if (informer?.synced) return filterContenders(parseAll(informer.list()), ss);
+      const list = await client.list(
+        isSelfManagement(ss) ? paths.serviceSets() : paths.serviceSets(ss.metadata.namespace),
+      );
+      return filterContenders(parseAll(list.items), ss);
+    },
+  };
+}
+
+/** SMP ownership with a short cache: contender checks ask it for many ServiceSets in one pass. */
+export function ownershipChecker(
+  client: KubeClient,
+  identity: Identity,
+  ttlMs = 5000,
+): (ss: ServiceSet) => Promise<boolean> {
+  const cache = new Map<string, { at: number; smp?: StateManagementProvider }>();
+  return async (ss) => {
+    const name = ss.spec.provider.name;
+    let hit = cache.get(name);
+    if (!hit || Date.now() - hit.at > ttlMs) {
+      const raw = name ? await client.get(paths.smp(name)) : undefined;
+      hit = {
+        at: Date.now(),
+        ...(raw ? { smp: parseObject(StateManagementProvider, raw, `StateManagementProvider ${name}`) } : {}),
+      };
+      cache.set(name, hit);
+    }
+    return ownership(hit.smp, ss, identity).owned;
+  };
+}

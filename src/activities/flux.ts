@@ -1,0 +1,218 @@
+// Activities that write Flux objects: server-side apply of planned objects, suspend/delete (hand-over and
+// deletion), orphaning what Flux cannot finish, and reconcile requests for manual retries.
+import { ApplicationFailure } from '@temporalio/activity';
+import { FLUX_FINALIZER, FORCE_AT_ANNOTATION, REQUESTED_AT_ANNOTATION, RESET_AT_ANNOTATION } from '../api/constants';
+import { ServiceSet, ServiceTemplate, parseObject } from '../api/k0rdent';
+import { planService, serviceKey } from '../core/plan';
+import { parseProviderConfig } from '../core/providerConfig';
+import { PAUSED_ANNOTATION } from '../api/constants';
+import type { ApplyResult, FluxRef, ServiceSetRef } from '../core/types';
+import { KubeError, type KubeObject } from '../kube/client';
+import { paths } from '../kube/paths';
+import type { Deps } from './deps';
+import { recordEvent } from './serviceSet';
+import { activityCallKey } from './callKey';
+
+export const FIELD_MANAGER = 'ksm-flux';
+/** Suspensions and reconcile requests use their own manager so our next apply does not take them back. */
+const SIDE_MANAGER = 'ksm-flux-control';
+
+async function loadServiceSet(deps: Deps, ref: ServiceSetRef): Promise<ServiceSet | undefined> {
+  const raw = await deps.client.get(paths.serviceSet(ref.namespace, ref.name));
+  if (!raw || raw.metadata.uid !== ref.uid) return undefined;
+  try {
+    return parseObject(ServiceSet, raw, `ServiceSet ${ref.namespace}/${ref.name}`);
+  } catch (e) {
+    throw ApplicationFailure.nonRetryable((e as Error).message, 'InvalidServiceSet');
+  }
+}
+
+export async function applyServices(deps: Deps, ref: ServiceSetRef, keys: string[]): Promise<ApplyResult[]> {
+  const ss = await loadServiceSet(deps, ref);
+  if (!ss || ss.metadata.deletionTimestamp) return [];
+  const cfg = parseProviderConfig(ss.spec.provider.config);
+  if (!cfg.ok)
+    return keys.map((key) => ({ key, ok: false, error: { reason: 'ProviderConfigInvalid', message: cfg.error } }));
+  const paused =
+    !!ss.metadata.annotations && Object.prototype.hasOwnProperty.call(ss.metadata.annotations, PAUSED_ANNOTATION);
+  const ns = ss.metadata.namespace ?? 'default';
+  const results: ApplyResult[] = [];
+  for (const key of keys) {
+    const svc = (ss.spec.services ?? []).find((s) => serviceKey(s) === key);
+    if (!svc) continue; // removed since the observation; the next pass cleans up
+    const tRaw = await deps.client.get(paths.serviceTemplate(ns, svc.template));
+    const template = tRaw ? parseObject(ServiceTemplate, tRaw, `ServiceTemplate ${ns}/${svc.template}`) : undefined;
+    const plan = planService({ serviceSet: ss, config: cfg.config, paused }, svc, template);
+    if (!plan.ok) {
+      results.push({ key, ok: false, error: plan.error });
+      continue;
+    }
+    const fref: FluxRef = {
+      kind: plan.object.kind,
+      namespace: plan.object.metadata.namespace,
+      name: plan.object.metadata.name,
+    };
+    try {
+      await deps.client.apply(paths.flux(fref), plan.object, FIELD_MANAGER);
+      results.push({ key, ok: true, ref: fref, hash: plan.hash });
+      deps.logger.info(
+        {
+          serviceSet: `${ref.namespace}/${ref.name}`,
+          service: key,
+          object: `${fref.kind}/${fref.name}`,
+          hash: plan.hash,
+        },
+        'applied Flux object',
+      );
+    } catch (e) {
+      if (e instanceof KubeError && e.invalid) {
+        // The API server refused what we built (schema/CEL): bad input, not worth retrying as is.
+        results.push({
+          key,
+          ok: false,
+          ref: fref,
+          hash: plan.hash,
+          error: { reason: 'FluxObjectRejected', message: e.message },
+        });
+        continue;
+      }
+      throw e;
+    }
+  }
+  return results;
+}
+
+async function suspend(deps: Deps, r: FluxRef, orphan: boolean): Promise<boolean> {
+  const patch: Record<string, unknown> = {
+    spec: { suspend: true, ...(orphan && r.kind === 'Kustomization' ? { deletionPolicy: 'Orphan' } : {}) },
+  };
+  try {
+    await deps.client.mergePatch(paths.flux(r), patch, SIDE_MANAGER);
+    return true;
+  } catch (e) {
+    if (e instanceof KubeError && e.notFound) return false;
+    throw e;
+  }
+}
+
+export async function deleteFluxObjects(
+  deps: Deps,
+  ref: ServiceSetRef,
+  objects: FluxRef[],
+  opts: { suspendFirst: boolean; reason: string },
+): Promise<void> {
+  for (const r of objects) {
+    if (opts.suspendFirst && !(await suspend(deps, r, opts.reason === 'deletion'))) continue;
+    await deps.client.delete(paths.flux(r));
+    deps.logger.info(
+      {
+        serviceSet: `${ref.namespace}/${ref.name}`,
+        object: `${r.kind}/${r.name}`,
+        suspendFirst: opts.suspendFirst,
+        reason: opts.reason,
+      },
+      'deleted Flux object',
+    );
+  }
+  if (opts.reason === 'hand-over' && objects.length) {
+    await recordEvent(deps, ref, {
+      type: 'Normal',
+      reason: 'ReleaseHandedOver',
+      action: 'HandOver',
+      note: `handed over ${objects.map((o) => `${o.kind} ${o.name}`).join(', ')} without uninstalling: another ServiceSet owns the release`,
+      dedupKey: `handover-${activityCallKey()}`,
+    });
+  }
+}
+
+function describeLeftovers(objs: KubeObject[]): string {
+  return objs
+    .map((o) => {
+      const spec = (o.spec ?? {}) as {
+        releaseName?: string;
+        targetNamespace?: string;
+        path?: string;
+        kubeConfig?: { secretRef?: { name?: string } };
+      };
+      const target = spec.kubeConfig?.secretRef?.name
+        ? `cluster of Secret ${spec.kubeConfig.secretRef.name}`
+        : 'the management cluster';
+      return o.kind === 'HelmRelease'
+        ? `Helm release ${spec.targetNamespace}/${spec.releaseName} on ${target}`
+        : `objects of Kustomization ${o.metadata.name} (path ${spec.path ?? './'}) on ${target}`;
+    })
+    .join('; ');
+}
+
+export async function orphanFluxObjects(deps: Deps, ref: ServiceSetRef, objects: FluxRef[]): Promise<void> {
+  const left: KubeObject[] = [];
+  for (const r of objects) {
+    const o = await deps.client.get(paths.flux(r));
+    if (!o) continue;
+    if (await suspend(deps, r, true)) left.push(o);
+  }
+  if (!left.length) return;
+  const note = `Flux could not finish uninstalling in time; suspended so deletion can complete. Left on the target: ${describeLeftovers(left)}`;
+  deps.logger.warn({ serviceSet: `${ref.namespace}/${ref.name}`, objects: objects.map((o) => o.name) }, note);
+  await recordEvent(deps, ref, {
+    type: 'Warning',
+    reason: 'FluxObjectsOrphaned',
+    action: 'Finalize',
+    note,
+    dedupKey: `orphan-${activityCallKey()}`,
+  });
+}
+
+export async function stripFluxFinalizers(deps: Deps, ref: ServiceSetRef, objects: FluxRef[]): Promise<void> {
+  const done: string[] = [];
+  for (const r of objects) {
+    const o = await deps.client.get(paths.flux(r));
+    const fins = (o?.metadata.finalizers as string[] | undefined) ?? [];
+    const i = fins.indexOf(FLUX_FINALIZER);
+    if (!o || i < 0) continue;
+    try {
+      await deps.client.jsonPatch(paths.flux(r), [
+        { op: 'test', path: `/metadata/finalizers/${i}`, value: FLUX_FINALIZER },
+        { op: 'remove', path: `/metadata/finalizers/${i}` },
+      ]);
+      done.push(`${r.kind} ${r.name}`);
+    } catch (e) {
+      if (e instanceof KubeError && (e.notFound || e.invalid)) continue; // gone or changed: the next pass decides again
+      throw e;
+    }
+  }
+  if (done.length) {
+    await recordEvent(deps, ref, {
+      type: 'Warning',
+      reason: 'FluxFinalizerRemoved',
+      action: 'Finalize',
+      note: `Flux did not release ${done.join(', ')} after it was suspended; removed ${FLUX_FINALIZER} so deletion can complete`,
+      dedupKey: `strip-${activityCallKey()}`,
+    });
+  }
+}
+
+export async function requestReconcile(deps: Deps, ref: ServiceSetRef, objects: FluxRef[], at: string): Promise<void> {
+  for (const r of objects) {
+    const o = await deps.client.get(paths.flux(r));
+    if (!o) continue;
+    const ready = (
+      (o.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []
+    ).find((c) => c.type === 'Ready');
+    const annotations: Record<string, string> = { [REQUESTED_AT_ANNOTATION]: at };
+    if (r.kind === 'HelmRelease') {
+      // resetAt clears the failure counters of a Stalled release; forceAt forces one more install/upgrade.
+      annotations[RESET_AT_ANNOTATION] = at;
+      if (ready?.status !== 'True') annotations[FORCE_AT_ANNOTATION] = at;
+    }
+    try {
+      await deps.client.mergePatch(paths.flux(r), { metadata: { annotations } }, SIDE_MANAGER);
+    } catch (e) {
+      if (!(e instanceof KubeError && e.notFound)) throw e;
+    }
+  }
+  deps.logger.info(
+    { serviceSet: `${ref.namespace}/${ref.name}`, objects: objects.map((o) => o.name), at },
+    'requested Flux reconcile',
+  );
+}

@@ -1,0 +1,22 @@
+// The activity implementations, bound to their dependencies. Registered by the worker.
+import type { Deps } from './deps';
+import { applyServices, deleteFluxObjects, orphanFluxObjects, requestReconcile, stripFluxFinalizers } from './flux';
+import { observe } from './observe';
+import { addFinalizer, removeFinalizer, writeStatus } from './serviceSet';
+import type { Activities } from './types';
+
+export type { Activities } from './types';
+
+export function createActivities(deps: Deps): Activities {
+  return {
+    observe: (ref) => observe(deps, ref),
+    addFinalizer: (ref) => addFinalizer(deps, ref),
+    applyServices: (ref, keys) => applyServices(deps, ref, keys),
+    deleteFluxObjects: (ref, objects, opts) => deleteFluxObjects(deps, ref, objects, opts),
+    orphanFluxObjects: (ref, objects) => orphanFluxObjects(deps, ref, objects),
+    stripFluxFinalizers: (ref, objects) => stripFluxFinalizers(deps, ref, objects),
+    requestReconcile: (ref, objects, at) => requestReconcile(deps, ref, objects, at),
+    writeStatus: (ref, status, events) => writeStatus(deps, ref, status, events),
+    removeFinalizer: (ref) => removeFinalizer(deps, ref),
+  };
+}

@@ -1,0 +1,390 @@
+// The observe activity: read the ServiceSet and everything its services depend on, plan each service
+// (keeping only digests), find contenders for its Helm releases, and return a small, secret-free summary.
+import {
+  FINALIZER,
+  FLUX_FINALIZER,
+  APPLIED_HASH_ANNOTATION,
+  LABEL_RELEASE_KEY,
+  LABEL_SERVICESET_UID,
+  PAUSED_ANNOTATION,
+} from '../api/constants';
+import { FluxObjectRead } from '../api/flux';
+import {
+  ServiceSet,
+  StateManagementProvider,
+  ServiceTemplate,
+  parseObject,
+  type Service,
+  type ServiceStatus,
+} from '../api/k0rdent';
+import { pickWinner, type Contender } from '../core/conflicts';
+import {
+  fluxRefFor,
+  isSelfManagement,
+  kubeconfigSecretName,
+  planService,
+  releaseKeyFor,
+  serviceKey,
+  serviceType,
+  clusterRefFor,
+  type PlanContext,
+} from '../core/plan';
+import { deletionTimeoutSeconds, parseProviderConfig, type ProviderConfig } from '../core/providerConfig';
+import { matchSelector } from '../core/selector';
+import type {
+  ConflictInfo,
+  FluxObservation,
+  FluxRef,
+  Observation,
+  ObservedCondition,
+  ServiceObservation,
+  ServiceSetRef,
+  StatusCondition,
+  StatusView,
+} from '../core/types';
+import type { KubeObject } from '../kube/client';
+import { paths } from '../kube/paths';
+import type { Deps } from './deps';
+
+const MAX_MESSAGE = 2048;
+
+function iso(v: unknown): string {
+  if (v instanceof Date) return v.toISOString();
+  return typeof v === 'string' ? v : '';
+}
+
+function truncate(s: string | undefined): string {
+  if (!s) return '';
+  return s.length > MAX_MESSAGE ? `${s.slice(0, MAX_MESSAGE - 1)}…` : s;
+}
+
+export function observeFlux(raw: KubeObject, kind: FluxRef['kind']): FluxObservation {
+  const o = parseObject(FluxObjectRead, raw, `${kind} ${raw.metadata.namespace}/${raw.metadata.name}`);
+  const labels = o.metadata.labels ?? {};
+  const conditions: ObservedCondition[] = (o.status?.conditions ?? [])
+    .filter((c) => ['Ready', 'Stalled', 'Reconciling', 'Released', 'Healthy'].includes(c.type))
+    .map((c) => ({
+      type: c.type,
+      status: c.status,
+      reason: c.reason ?? '',
+      message: truncate(c.message),
+      ...(c.observedGeneration !== undefined ? { observedGeneration: c.observedGeneration } : {}),
+    }));
+  return {
+    kind,
+    namespace: o.metadata.namespace ?? '',
+    name: o.metadata.name,
+    uid: o.metadata.uid,
+    generation: o.metadata.generation ?? 0,
+    observedGeneration: o.status?.observedGeneration ?? -1,
+    ...(o.status?.lastAttemptedGeneration !== undefined
+      ? { lastAttemptedGeneration: o.status.lastAttemptedGeneration }
+      : {}),
+    deleting: !!o.metadata.deletionTimestamp,
+    suspended: !!o.spec?.suspend,
+    fluxFinalizer: (o.metadata.finalizers ?? []).includes(FLUX_FINALIZER),
+    appliedHash: o.metadata.annotations?.[APPLIED_HASH_ANNOTATION] ?? '',
+    conditions,
+    ...(o.status?.lastHandledReconcileAt ? { lastHandledReconcileAt: o.status.lastHandledReconcileAt } : {}),
+    ownerUid: labels[LABEL_SERVICESET_UID] ?? '',
+    serviceKey: '',
+    ...(labels[LABEL_RELEASE_KEY] ? { releaseKey: labels[LABEL_RELEASE_KEY] } : {}),
+  };
+}
+
+function statusView(ss: ServiceSet): StatusView {
+  const st = ss.status ?? {};
+  return {
+    deployed: st.deployed ?? false,
+    ...(st.cluster
+      ? {
+          cluster: {
+            apiVersion: st.cluster.apiVersion ?? '',
+            kind: st.cluster.kind ?? '',
+            name: st.cluster.name ?? '',
+            ...(st.cluster.namespace ? { namespace: st.cluster.namespace } : {}),
+          },
+        }
+      : {}),
+    ...(st.provider
+      ? { provider: { ready: st.provider.ready ?? false, suspended: st.provider.suspended ?? false } }
+      : {}),
+    services: (st.services ?? []).map((e: ServiceStatus) => ({
+      name: e.name,
+      namespace: e.namespace,
+      template: e.template,
+      type: e.type,
+      state: e.state,
+      ...(e.version ? { version: e.version } : {}),
+      ...(e.failureMessage ? { failureMessage: e.failureMessage } : {}),
+      ...(e.lastDeployedHash ? { lastDeployedHash: e.lastDeployedHash } : {}),
+      lastStateTransitionTime: iso(e.lastStateTransitionTime),
+    })),
+    conditions: (st.conditions ?? []).map((c): StatusCondition => ({
+      type: c.type,
+      status: c.status,
+      reason: c.reason ?? '',
+      message: c.message ?? '',
+      lastTransitionTime: iso(c.lastTransitionTime),
+      ...(c.observedGeneration !== undefined ? { observedGeneration: c.observedGeneration } : {}),
+    })),
+  };
+}
+
+const notFound = (ref: ServiceSetRef): Observation => ({
+  found: false,
+  generation: 0,
+  deleting: false,
+  hasFinalizer: false,
+  paused: false,
+  owned: false,
+  provider: { name: '', found: false, ready: false, suspended: false },
+  cluster: { apiVersion: '', kind: '', name: ref.name },
+  providerConfig: { valid: true, priority: 0 },
+  target: { selfManagement: false, kubeconfigSecretFound: false },
+  services: [],
+  stray: [],
+  status: { deployed: false, services: [], conditions: [] },
+});
+
+/** Ownership: the SMP's adapter is us and the ServiceSet's labels match its selector (full LabelSelector semantics). */
+export function ownership(
+  smp: StateManagementProvider | undefined,
+  ss: ServiceSet,
+  identity: { name: string; namespace: string },
+): { owned: boolean; reason?: string } {
+  if (!smp) return { owned: false, reason: `StateManagementProvider ${ss.spec.provider.name || '(none)'} not found` };
+  const a = smp.spec.adapter;
+  if (a.name !== identity.name || (a.namespace ?? '') !== identity.namespace) {
+    return {
+      owned: false,
+      reason: `StateManagementProvider ${smp.metadata.name} names adapter ${a.namespace}/${a.name}, not ${identity.namespace}/${identity.name}`,
+    };
+  }
+  const m = matchSelector(ss.metadata.labels, smp.spec.selector);
+  if (m.error) return { owned: false, reason: `StateManagementProvider ${smp.metadata.name}: ${m.error}` };
+  if (!m.matches)
+    return { owned: false, reason: `labels do not match the selector of StateManagementProvider ${smp.metadata.name}` };
+  return { owned: true };
+}
+
+export async function observe(deps: Deps, ref: ServiceSetRef): Promise<Observation> {
+  const { client } = deps;
+  const raw = await client.get<KubeObject>(paths.serviceSet(ref.namespace, ref.name));
+  if (!raw || raw.metadata.uid !== ref.uid) return notFound(ref);
+  let ss: ServiceSet;
+  try {
+    ss = parseObject(ServiceSet, raw, `ServiceSet ${ref.namespace}/${ref.name}`);
+  } catch (e) {
+    return {
+      ...notFound(ref),
+      found: true,
+      invalid: (e as Error).message,
+      hasFinalizer: ((raw.metadata.finalizers as string[] | undefined) ?? []).includes(FINALIZER),
+    };
+  }
+  const meta = ss.metadata;
+  const ns = meta.namespace ?? 'default';
+  const smpRaw = ss.spec.provider.name ? await client.get(paths.smp(ss.spec.provider.name)) : undefined;
+  const smp = smpRaw
+    ? parseObject(StateManagementProvider, smpRaw, `StateManagementProvider ${ss.spec.provider.name}`)
+    : undefined;
+  const own = ownership(smp, ss, deps.identity);
+  const cfg = parseProviderConfig(ss.spec.provider.config);
+  const config: ProviderConfig | undefined = cfg.ok ? cfg.config : undefined;
+  const selfManagement = isSelfManagement(ss);
+  const secretName = kubeconfigSecretName(ss);
+  const deleting = !!meta.deletionTimestamp;
+  const paused = !!meta.annotations && Object.prototype.hasOwnProperty.call(meta.annotations, PAUSED_ANNOTATION);
+
+  const base: Observation = {
+    found: true,
+    generation: meta.generation ?? 0,
+    deleting,
+    hasFinalizer: (meta.finalizers ?? []).includes(FINALIZER),
+    paused,
+    owned: own.owned,
+    ...(own.reason ? { notOwnedReason: own.reason } : {}),
+    provider: {
+      name: ss.spec.provider.name,
+      found: !!smp,
+      ready: smp?.status?.ready ?? false,
+      suspended: !!smp?.spec.suspend,
+    },
+    cluster: clusterRefFor(ss),
+    providerConfig: cfg.ok
+      ? {
+          valid: true,
+          priority: cfg.config.priority,
+          ...(deletionTimeoutSeconds(cfg.config) !== undefined
+            ? { deletionTimeoutSeconds: deletionTimeoutSeconds(cfg.config)! }
+            : {}),
+        }
+      : { valid: false, error: cfg.error, priority: 0 },
+    target: {
+      selfManagement,
+      ...(secretName ? { kubeconfigSecret: secretName } : {}),
+      kubeconfigSecretFound: selfManagement,
+    },
+    services: [],
+    stray: [],
+    status: statusView(ss),
+  };
+  if (!own.owned && !base.hasFinalizer) return base; // not ours: read nothing else
+
+  const [hrs, kss] = await Promise.all([
+    client.list(paths.helmReleases(ns), `${LABEL_SERVICESET_UID}=${meta.uid}`),
+    client.list(paths.kustomizations(ns), `${LABEL_SERVICESET_UID}=${meta.uid}`),
+  ]);
+  const ours = [
+    ...hrs.items.map((o) => observeFlux(o, 'HelmRelease')),
+    ...kss.items.map((o) => observeFlux(o, 'Kustomization')),
+  ];
+  if (secretName && (ss.spec.services?.length || ours.length)) {
+    base.target.kubeconfigSecretFound = !!(await client.get(paths.secret(ns, secretName)));
+  }
+
+  const templates = new Map<string, ServiceTemplate | undefined>();
+  const templateOf = async (namespace: string, name: string) => {
+    const k = `${namespace}/${name}`;
+    if (!templates.has(k)) {
+      const t = await client.get(paths.serviceTemplate(namespace, name));
+      templates.set(k, t ? parseObject(ServiceTemplate, t, `ServiceTemplate ${k}`) : undefined);
+    }
+    return templates.get(k);
+  };
+  const ctx: PlanContext | undefined = config ? { serviceSet: ss, config, paused } : undefined;
+  const claimed = new Set<string>();
+  for (const svc of ss.spec.services ?? []) {
+    const template = await templateOf(ns, svc.template);
+    const type = serviceType(template);
+    const key = serviceKey(svc);
+    const fref = fluxRefFor(ss, svc, type);
+    const flux = ours.find((o) => o.kind === fref.kind && o.name === fref.name);
+    if (flux) {
+      flux.serviceKey = key;
+      claimed.add(`${flux.kind}/${flux.name}`);
+    }
+    const so: ServiceObservation = {
+      key,
+      name: svc.name,
+      namespace: svc.namespace,
+      template: svc.template,
+      type,
+      specVersion: svc.version ?? '',
+      uninstall: type === 'Helm' && svc.helmAction === 'Uninstall',
+      ...(flux ? { flux } : {}),
+    };
+    if (ctx && !so.uninstall) {
+      const p = planService(ctx, svc, template);
+      if (p.ok)
+        so.desired = {
+          ref: { kind: p.object.kind, namespace: p.object.metadata.namespace, name: p.object.metadata.name },
+          hash: p.hash,
+        };
+      else so.planError = p.error;
+    }
+    if (type === 'Helm' && !so.uninstall && !deleting && own.owned && config) {
+      const c = await conflictFor(deps, ss, svc, config.priority, templateOf);
+      if (c) so.conflict = c;
+    } else if (deleting && type === 'Helm' && flux) {
+      const c = await conflictFor(deps, ss, svc, config?.priority ?? 0, templateOf);
+      if (c) so.conflict = c;
+    }
+    base.services.push(so);
+  }
+  for (const o of ours) {
+    if (claimed.has(`${o.kind}/${o.name}`)) continue;
+    const handOver =
+      o.kind === 'HelmRelease' && !!o.releaseKey && (await othersWaitFor(deps, ss, o.releaseKey, templateOf));
+    base.stray.push({ flux: o, handOver });
+  }
+  return base;
+}
+
+interface ContenderSs {
+  ss: ServiceSet;
+  service: Service;
+}
+
+/** Other ServiceSets of ours that want the same Helm release (same target, namespace and release name). */
+async function contendersFor(
+  deps: Deps,
+  ss: ServiceSet,
+  releaseKey: string,
+  templateOf: (ns: string, name: string) => Promise<ServiceTemplate | undefined>,
+): Promise<ContenderSs[]> {
+  const out: ContenderSs[] = [];
+  const candidates = await deps.serviceSets.inNamespaceOrSelf(ss);
+  for (const other of candidates) {
+    if (other.metadata.uid === ss.metadata.uid) continue;
+    for (const svc of other.spec.services ?? []) {
+      if (svc.helmAction === 'Uninstall' || releaseKeyFor(other, svc) !== releaseKey) continue;
+      if (serviceType(await templateOf(other.metadata.namespace ?? '', svc.template)) !== 'Helm') continue;
+      if (!(await deps.isOurs(other))) continue;
+      out.push({ ss: other, service: svc });
+    }
+  }
+  return out;
+}
+
+function priorityOf(ss: ServiceSet): number {
+  const c = parseProviderConfig(ss.spec.provider.config);
+  return c.ok ? c.config.priority : 0;
+}
+
+function asContender(ss: ServiceSet, priority: number): Contender {
+  return {
+    uid: ss.metadata.uid,
+    namespace: ss.metadata.namespace ?? '',
+    name: ss.metadata.name,
+    priority,
+    createdAt: iso(ss.metadata.creationTimestamp),
+    deleting: !!ss.metadata.deletionTimestamp,
+  };
+}
+
+async function conflictFor(
+  deps: Deps,
+  ss: ServiceSet,
+  svc: Service,
+  priority: number,
+  templateOf: (ns: string, name: string) => Promise<ServiceTemplate | undefined>,
+): Promise<ConflictInfo | undefined> {
+  const rk = releaseKeyFor(ss, svc);
+  const others = await contendersFor(deps, ss, rk, templateOf);
+  // Flux objects of other ServiceSets that hold this release right now (even if their ServiceSet is gone).
+  const scope = isSelfManagement(ss) ? undefined : ss.metadata.namespace;
+  const holders = (await deps.client.list(paths.helmReleases(scope), `${LABEL_RELEASE_KEY}=${rk}`)).items
+    .map((o) => observeFlux(o, 'HelmRelease'))
+    .filter((o) => o.ownerUid !== ss.metadata.uid);
+  if (!others.length && !holders.length) return undefined;
+  const me = asContender(ss, priority);
+  const all = [me, ...others.map((o) => asContender(o.ss, priorityOf(o.ss)))];
+  const winner = pickWinner(all);
+  const waiting = others
+    .filter((o) => !o.ss.metadata.deletionTimestamp)
+    .map((o) => ({ namespace: o.ss.metadata.namespace ?? '', name: o.ss.metadata.name }));
+  if (!winner || winner.uid === me.uid) {
+    return {
+      winner: true,
+      heldBy: holders.map((h) => ({ kind: h.kind, namespace: h.namespace, name: h.name })),
+      waiting,
+    };
+  }
+  return {
+    winner: false,
+    owner: { namespace: winner.namespace, name: winner.name, priority: winner.priority },
+    heldBy: [],
+    waiting,
+  };
+}
+
+async function othersWaitFor(
+  deps: Deps,
+  ss: ServiceSet,
+  releaseKey: string,
+  templateOf: (ns: string, name: string) => Promise<ServiceTemplate | undefined>,
+): Promise<boolean> {
+  return (await contendersFor(deps, ss, releaseKey, templateOf)).some((c) => !c.ss.metadata.deletionTimestamp);
+}

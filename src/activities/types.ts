@@ -1,0 +1,25 @@
+// The activities the ServiceSet workflow calls. The workflow imports this file for types only.
+import type { ApplyResult, EventSpec, FluxRef, Observation, ServiceSetRef, StatusView } from '../core/types';
+
+export interface Activities {
+  /** Reads the ServiceSet, its SMP, templates, Flux objects and contenders; plans every service (digests only). */
+  observe(ref: ServiceSetRef): Promise<Observation>;
+  addFinalizer(ref: ServiceSetRef): Promise<void>;
+  /** Server-side applies the planned Flux objects of the given services (re-planned from fresh reads). */
+  applyServices(ref: ServiceSetRef, keys: string[]): Promise<ApplyResult[]>;
+  /** Deletes Flux objects; with suspendFirst, suspends them first so Flux skips uninstall/prune. */
+  deleteFluxObjects(
+    ref: ServiceSetRef,
+    objects: FluxRef[],
+    opts: { suspendFirst: boolean; reason: string },
+  ): Promise<void>;
+  /** Suspends objects stuck in deletion (Kustomization also deletionPolicy Orphan) and reports what was left. */
+  orphanFluxObjects(ref: ServiceSetRef, objects: FluxRef[]): Promise<void>;
+  /** Last resort after orphaning: removes Flux's finalizer so deletion cannot hang. */
+  stripFluxFinalizers(ref: ServiceSetRef, objects: FluxRef[]): Promise<void>;
+  /** Sets reconcile.fluxcd.io/requestedAt (+ resetAt/forceAt on HelmReleases). */
+  requestReconcile(ref: ServiceSetRef, objects: FluxRef[], at: string): Promise<void>;
+  /** Writes status (when it differs from what is stored) and records the events. */
+  writeStatus(ref: ServiceSetRef, status: StatusView, events: EventSpec[]): Promise<{ written: boolean }>;
+  removeFinalizer(ref: ServiceSetRef): Promise<void>;
+}

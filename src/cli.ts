@@ -1,0 +1,156 @@
+// ksm-flux command line.
+import { parseArgs } from './args';
+import { booleanFlags, ConfigError, loadConfig, optionHelp } from './config';
+import { createLogger } from './log';
+
+const VERSION = '0.1.0';
+
+const commands: Record<string, { summary: string; usage: string; details?: string }> = {
+  run: { summary: 'run watcher and worker in one process', usage: 'ksm-flux run [options]' },
+  watcher: {
+    summary: 'run the watcher (leader-elected): events → workflow signals',
+    usage: 'ksm-flux watcher [options]',
+  },
+  worker: {
+    summary: 'run the Temporal worker: ServiceSet workflows and their activities',
+    usage: 'ksm-flux worker [options]',
+  },
+  retry: {
+    summary: 'retry a ServiceSet now (also resets/forces its Flux objects) and show the outcome',
+    usage: 'ksm-flux retry <namespace>/<name> [--no-wait] [options]',
+    details: '--no-wait sends the retry signal and returns at once instead of waiting for the pass.',
+  },
+  status: {
+    summary: "show a ServiceSet's live workflow state beside its stored status",
+    usage: 'ksm-flux status <namespace>/<name> [options]',
+  },
+  doctor: {
+    summary: 'check Temporal, CRDs, the SMP readiness rules and RBAC',
+    usage: 'ksm-flux doctor [--smp NAME] [options]',
+  },
+  dev: {
+    summary: 'local demo: control plane, sample objects, adapter, and what to look at',
+    usage: 'ksm-flux dev [--dir DIR] [--no-flux]',
+  },
+  testenv: {
+    summary: 'local control plane for tests and the demo',
+    usage: 'ksm-flux testenv build [--flux] [--helm] | up [--dir DIR] [--flux] | down [--dir DIR] | env [--dir DIR]',
+    details:
+      'build  builds kube-apiserver, kube-controller-manager, etcd, the Temporal CLI and fetches the CRDs into ~/.cache/ksm-flux (skips what is there)\n' +
+      'up     starts etcd, kube-apiserver, kube-controller-manager and the Temporal dev server in DIR (default .testenv), installs the CRDs\n' +
+      'down   stops exactly the processes `up` started and removes DIR\n' +
+      'env    prints DIR/env (KUBECONFIG, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_UI_URL)',
+  },
+  version: { summary: 'print the version', usage: 'ksm-flux version' },
+};
+
+function help(cmd?: string): string {
+  if (cmd && commands[cmd]) {
+    const c = commands[cmd];
+    const opts = ['run', 'watcher', 'worker', 'retry', 'status', 'doctor'].includes(cmd)
+      ? `\n\nOptions (flag / environment variable):\n${optionHelp.map((o) => `  ${o.flag.padEnd(30)} ${o.env.padEnd(36)} ${o.help}`).join('\n')}`
+      : '';
+    return `${c.summary}\n\nUsage: ${c.usage}${c.details ? `\n\n${c.details}` : ''}${opts}\n`;
+  }
+  const rows = Object.entries(commands).map(([k, v]) => `  ${k.padEnd(10)} ${v.summary}`);
+  return `ksm-flux ${VERSION}: a k0rdent state management provider that deploys services with Flux, reconciled by Temporal.\n\nUsage: ksm-flux <command> [options]\n\nCommands:\n${rows.join('\n')}\n\nRun \`ksm-flux <command> --help\` for the options of a command.\n`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { positionals, flags } = parseArgs(
+    argv,
+    new Set([...booleanFlags, 'help', 'flux', 'no-flux', 'no-wait', 'helm', 'json']),
+  );
+  const [cmd, ...rest] = positionals;
+  if (!cmd || cmd === 'help') {
+    process.stdout.write(help(rest[0]));
+    return 0;
+  }
+  if (!commands[cmd]) {
+    process.stderr.write(`unknown command ${JSON.stringify(cmd)}\n\n${help()}`);
+    return 2;
+  }
+  if (flags.help) {
+    process.stdout.write(help(cmd));
+    return 0;
+  }
+  const dir = typeof flags.dir === 'string' ? flags.dir : undefined;
+  switch (cmd) {
+    case 'version':
+      process.stdout.write(`${VERSION}\n`);
+      return 0;
+    case 'testenv': {
+      const tenv = await import('./testenv/testenv');
+      const sub = rest[0];
+      if (sub === 'build') {
+        const { build, baseTargets } = await import('./testenv/build');
+        const t0 = Date.now();
+        await build([
+          ...baseTargets,
+          ...(flags.flux ? (['flux'] as const) : []),
+          ...(flags.helm ? (['helm'] as const) : []),
+        ]);
+        process.stderr.write(`[testenv] build finished in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+        return 0;
+      }
+      if (sub === 'up') {
+        await tenv.up({ ...(dir ? { dir } : {}), flux: !!flags.flux });
+        process.stdout.write(tenv.envText(dir));
+        return 0;
+      }
+      if (sub === 'down') {
+        await tenv.down({ ...(dir ? { dir } : {}) });
+        return 0;
+      }
+      if (sub === 'env') {
+        process.stdout.write(tenv.envText(dir));
+        return 0;
+      }
+      process.stderr.write(help('testenv'));
+      return 2;
+    }
+    case 'dev': {
+      const { dev } = await import('./commands/dev');
+      return dev({ ...(dir ? { dir } : {}), flux: !flags['no-flux'] });
+    }
+    default:
+      break;
+  }
+  const cfg = loadConfig(flags);
+  const logger = createLogger(cfg.logLevel);
+  switch (cmd) {
+    case 'run':
+    case 'watcher':
+    case 'worker': {
+      const { runAdapter } = await import('./commands/adapter');
+      await runAdapter(cmd, cfg, logger);
+      return 0;
+    }
+    case 'retry': {
+      const { retry } = await import('./commands/ops');
+      await retry(cfg, rest[0], { noWait: !!flags['no-wait'] });
+      return 0;
+    }
+    case 'status': {
+      const { status } = await import('./commands/ops');
+      await status(cfg, rest[0]);
+      return 0;
+    }
+    case 'doctor': {
+      const { doctor } = await import('./commands/doctor');
+      return (await doctor(cfg, { ...(typeof flags.smp === 'string' ? { smp: flags.smp } : {}) })) ? 0 : 1;
+    }
+  }
+  return 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    if (e instanceof ConfigError) process.stderr.write(`ksm-flux: ${e.message}\n`);
+    else process.stderr.write(`ksm-flux: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = 1;
+  },
+);

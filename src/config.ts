@@ -1,0 +1,236 @@
+// Configuration from flags and environment, validated with zod at start (a bad value stops the process
+// with a message naming the flag and its variable).
+import fs from 'node:fs';
+import { z } from 'zod';
+import { TASK_QUEUE } from './api/constants';
+import { DURATION_PATTERN, parseDuration } from './core/duration';
+import type { Timing } from './workflows/defs';
+
+const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+function podNamespace(): string | undefined {
+  if (process.env.POD_NAMESPACE) return process.env.POD_NAMESPACE;
+  try {
+    return fs.readFileSync(SA_NAMESPACE_FILE, 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const inCluster = () => !!process.env.KUBERNETES_SERVICE_HOST && fs.existsSync(SA_NAMESPACE_FILE);
+
+const duration = z.string().regex(DURATION_PATTERN, 'expected a duration such as 500ms, 30s or 5m');
+const hostPort = z.string().regex(/^[^\s:]*:\d{1,5}$|^0$/, 'expected host:port (e.g. 127.0.0.1:7233), or 0 to disable');
+
+/** One entry per option: the flag, its environment variable, and its schema (with default). */
+const options = {
+  kubeconfig: {
+    flag: 'kubeconfig',
+    env: 'KUBECONFIG',
+    schema: z.string().optional(),
+    help: 'kubeconfig file (default: in-cluster config, else ~/.kube/config)',
+  },
+  temporalAddress: {
+    flag: 'temporal-address',
+    env: 'TEMPORAL_ADDRESS',
+    schema: z
+      .string()
+      .regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port')
+      .default('127.0.0.1:7233'),
+    help: 'Temporal frontend host:port',
+  },
+  temporalNamespace: {
+    flag: 'temporal-namespace',
+    env: 'TEMPORAL_NAMESPACE',
+    schema: z.string().min(1).default('default'),
+    help: 'Temporal namespace',
+  },
+  temporalTls: {
+    flag: 'temporal-tls',
+    env: 'TEMPORAL_TLS',
+    schema: z.stringbool().default(false),
+    help: 'connect to Temporal with TLS',
+  },
+  temporalTlsCert: {
+    flag: 'temporal-tls-cert',
+    env: 'TEMPORAL_TLS_CERT',
+    schema: z.string().optional(),
+    help: 'client certificate file for Temporal mTLS',
+  },
+  temporalTlsKey: {
+    flag: 'temporal-tls-key',
+    env: 'TEMPORAL_TLS_KEY',
+    schema: z.string().optional(),
+    help: 'client key file for Temporal mTLS',
+  },
+  temporalTlsCa: {
+    flag: 'temporal-tls-ca',
+    env: 'TEMPORAL_TLS_CA',
+    schema: z.string().optional(),
+    help: 'CA file for the Temporal server certificate',
+  },
+  taskQueue: {
+    flag: 'task-queue',
+    env: 'KSM_FLUX_TASK_QUEUE',
+    schema: z.string().min(1).default(TASK_QUEUE),
+    help: 'Temporal task queue',
+  },
+  adapterName: {
+    flag: 'adapter-name',
+    env: 'KSM_FLUX_ADAPTER_NAME',
+    schema: z.string().min(1).default('ksm-flux'),
+    help: 'adapter identity: the name SMPs put in spec.adapter.name',
+  },
+  adapterNamespace: {
+    flag: 'adapter-namespace',
+    env: 'KSM_FLUX_ADAPTER_NAMESPACE',
+    schema: z.string().min(1).optional(),
+    help: "adapter identity namespace (default: the pod's namespace in-cluster, else kcm-system)",
+  },
+  logLevel: {
+    flag: 'log-level',
+    env: 'LOG_LEVEL',
+    schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+    help: 'log level',
+  },
+  metricsAddr: {
+    flag: 'metrics-addr',
+    env: 'KSM_FLUX_METRICS_ADDR',
+    schema: hostPort.optional(),
+    help: 'Prometheus /metrics listen address (default :8080 in-cluster, else 0 = off)',
+  },
+  temporalMetricsAddr: {
+    flag: 'temporal-metrics-addr',
+    env: 'KSM_FLUX_TEMPORAL_METRICS_ADDR',
+    schema: hostPort.default('127.0.0.1:9464'),
+    help: 'where the Temporal runtime serves its own metrics (appended to /metrics; 0 = off)',
+  },
+  healthAddr: {
+    flag: 'health-addr',
+    env: 'KSM_FLUX_HEALTH_ADDR',
+    schema: hostPort.optional(),
+    help: '/healthz and /readyz listen address (default :8081 in-cluster, else 0 = off)',
+  },
+  leaderElection: {
+    flag: 'leader-elect',
+    env: 'KSM_FLUX_LEADER_ELECT',
+    schema: z.stringbool().default(true),
+    help: 'watcher leader election on a Lease',
+  },
+  leaseName: {
+    flag: 'lease-name',
+    env: 'KSM_FLUX_LEASE_NAME',
+    schema: z.string().min(1).default('ksm-flux-watcher'),
+    help: 'Lease name for leader election',
+  },
+  leaseDuration: {
+    flag: 'lease-duration',
+    env: 'KSM_FLUX_LEASE_DURATION',
+    schema: duration.default('15s'),
+    help: 'Lease duration',
+  },
+  quiescentPoll: {
+    flag: 'quiescent-poll',
+    env: 'KSM_FLUX_QUIESCENT_POLL',
+    schema: duration.default('5m'),
+    help: 'safety-net poll of a settled ServiceSet',
+  },
+  activePollMin: {
+    flag: 'active-poll-min',
+    env: 'KSM_FLUX_ACTIVE_POLL_MIN',
+    schema: duration.default('2s'),
+    help: 'first poll while work is in progress (doubles)',
+  },
+  activePollMax: {
+    flag: 'active-poll-max',
+    env: 'KSM_FLUX_ACTIVE_POLL_MAX',
+    schema: duration.default('1m'),
+    help: 'longest poll interval while work is in progress',
+  },
+  flapTolerance: {
+    flag: 'flap-tolerance',
+    env: 'KSM_FLUX_FLAP_TOLERANCE',
+    schema: duration.default('90s'),
+    help: 'how long Deployed is held while Flux re-reconciles an unchanged spec',
+  },
+  deletionTimeout: {
+    flag: 'deletion-timeout',
+    env: 'KSM_FLUX_DELETION_TIMEOUT',
+    schema: duration.default('10m'),
+    help: 'how long deletion waits for Flux before orphaning',
+  },
+  finalizerGrace: {
+    flag: 'finalizer-grace',
+    env: 'KSM_FLUX_FINALIZER_GRACE',
+    schema: duration.default('2m'),
+    help: "after orphaning, how long before Flux's finalizer is removed",
+  },
+  maxConcurrentActivities: {
+    flag: 'max-concurrent-activities',
+    env: 'KSM_FLUX_MAX_CONCURRENT_ACTIVITIES',
+    schema: z.coerce.number().int().min(1).max(1000).default(50),
+    help: 'worker activity slots',
+  },
+  maxCachedWorkflows: {
+    flag: 'max-cached-workflows',
+    env: 'KSM_FLUX_MAX_CACHED_WORKFLOWS',
+    schema: z.coerce.number().int().min(0).max(100000).default(1000),
+    help: 'worker workflow cache size',
+  },
+  signalConcurrency: {
+    flag: 'signal-concurrency',
+    env: 'KSM_FLUX_SIGNAL_CONCURRENCY',
+    schema: z.coerce.number().int().min(1).max(256).default(16),
+    help: 'watcher signals in flight',
+  },
+} as const;
+
+type Options = typeof options;
+export type Config = { [K in keyof Options]: z.output<Options[K]['schema']> } & {
+  adapterNamespace: string;
+  metricsAddr: string;
+  healthAddr: string;
+  inCluster: boolean;
+};
+
+export const optionHelp = Object.values(options).map((o) => ({ flag: `--${o.flag}`, env: o.env, help: o.help }));
+export const optionFlags = new Set(Object.values(options).map((o) => o.flag));
+export const booleanFlags = new Set(['temporal-tls', 'leader-elect']);
+
+export class ConfigError extends Error {}
+
+/** Flags win over environment variables, which win over defaults. */
+export function loadConfig(flags: Record<string, string | boolean>, env: NodeJS.ProcessEnv = process.env): Config {
+  const out: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [key, o] of Object.entries(options)) {
+    const raw = flags[o.flag] ?? env[o.env];
+    const value = raw === true ? 'true' : raw === false ? 'false' : raw === '' ? undefined : raw;
+    const r = (o.schema as z.ZodType).safeParse(value);
+    if (r.success) out[key] = r.data;
+    else
+      problems.push(
+        `--${o.flag} / ${o.env}: ${r.error.issues[0]?.message ?? 'invalid'} (got ${JSON.stringify(value)})`,
+      );
+  }
+  if (problems.length) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  const cluster = inCluster();
+  out.inCluster = cluster;
+  out.adapterNamespace ??= (cluster ? podNamespace() : undefined) ?? 'kcm-system';
+  out.metricsAddr ??= cluster ? ':8080' : '0';
+  out.healthAddr ??= cluster ? ':8081' : '0';
+  return out as Config;
+}
+
+export function timingOf(c: Config): Timing {
+  const ms = (s: string) => parseDuration(s)!;
+  return {
+    quiescentPollMs: ms(c.quiescentPoll),
+    activePollMinMs: ms(c.activePollMin),
+    activePollMaxMs: ms(c.activePollMax),
+    flapToleranceMs: ms(c.flapTolerance),
+    deletionTimeoutMs: ms(c.deletionTimeout),
+    finalizerGraceMs: ms(c.finalizerGrace),
+    maxPassesPerRun: 1000,
+  };
+}

@@ -1,0 +1,26 @@
+// Who owns a contested Helm release (same cluster, namespace and release name): the higher priority wins,
+// ties go to the older ServiceSet, then to the lexically smaller namespace/name. Pure and workflow-safe.
+
+export interface Contender {
+  uid: string;
+  namespace: string;
+  name: string;
+  priority: number;
+  createdAt: string;
+  deleting: boolean;
+}
+
+export function compareContenders(a: Contender, b: Contender): number {
+  if (a.priority !== b.priority) return b.priority - a.priority;
+  const ta = Date.parse(a.createdAt);
+  const tb = Date.parse(b.createdAt);
+  if (ta !== tb) return ta - tb;
+  const ka = `${a.namespace}/${a.name}`;
+  const kb = `${b.namespace}/${b.name}`;
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+
+/** ServiceSets being deleted are going away and never win. */
+export function pickWinner(contenders: Contender[]): Contender | undefined {
+  return contenders.filter((c) => !c.deleting).sort(compareContenders)[0];
+}

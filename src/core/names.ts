@@ -1,0 +1,30 @@
+// Names of the Flux objects we produce: ≤ 63 characters (Flux stamps them into label values),
+// stable, and shortened with a hash of the full name when too long.
+import crypto from 'node:crypto';
+import { MAX_NAME } from '../api/constants';
+
+export function shortHash(s: string, n = 10): string {
+  return crypto.createHash('sha256').update(s).digest('hex').slice(0, n);
+}
+
+/** Shortens to max characters: a readable prefix, "-", and a hash of the whole name. */
+export function shortenName(full: string, max = MAX_NAME): string {
+  if (full.length <= max) return full;
+  const h = shortHash(full);
+  const prefix = full.slice(0, max - h.length - 1).replace(/[-.]+$/, '');
+  return `${prefix}-${h}`;
+}
+
+/** The HelmRelease/Kustomization for one service of a ServiceSet. */
+export function fluxObjectName(serviceSet: string, serviceNamespace: string, serviceName: string): string {
+  return shortenName(`${serviceSet}-${serviceNamespace}-${serviceName}`);
+}
+
+/** Identifies "the same release on the same cluster" across ServiceSets. */
+export function targetKey(ssNamespace: string, cluster: string, selfManagement: boolean): string {
+  return selfManagement ? 'management' : `${ssNamespace}/${cluster}`;
+}
+
+export function releaseKey(target: string, releaseNamespace: string, releaseName: string): string {
+  return shortHash(`${target}|${releaseNamespace}|${releaseName}`, 20);
+}

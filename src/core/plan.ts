@@ -1,0 +1,322 @@
+// What we write to Flux for one service of a ServiceSet: a pure function from (ServiceSet, service,
+// ServiceTemplate, provider config, pause) to a HelmRelease or Kustomization, or a named error.
+import crypto from 'node:crypto';
+import {
+  APPLIED_HASH_ANNOTATION,
+  HELM_API_VERSION,
+  K0RDENT_API_VERSION,
+  KUSTOMIZE_API_VERSION,
+  LABEL_MANAGED,
+  LABEL_MANAGED_BY,
+  LABEL_RELEASE_KEY,
+  LABEL_SERVICESET,
+  LABEL_SERVICESET_UID,
+  LABEL_SERVICE_NAME,
+  LABEL_SERVICE_NAMESPACE,
+  MANAGED_BY,
+  MAX_RELEASE_NAME,
+  type ServiceType,
+} from '../api/constants';
+import type {
+  FluxObject,
+  HelmRelease,
+  HelmReleaseSpec,
+  Kustomization,
+  KustomizationSpec,
+  WrittenMeta,
+} from '../api/flux';
+import type { Service, ServiceSet, ServiceTemplate } from '../api/k0rdent';
+import { helmReleaseFields, mergeHelmOptions } from './helmOptions';
+import { fluxObjectName, releaseKey, shortenName, targetKey } from './names';
+import type { ProviderConfig } from './providerConfig';
+import type { FluxRef, PlanError } from './types';
+import { parseValues } from './values';
+
+export interface PlanContext {
+  serviceSet: ServiceSet;
+  config: ProviderConfig;
+  paused: boolean;
+}
+
+export type PlanResult =
+  | { ok: true; type: ServiceType; object: FluxObject; hash: string; releaseKey?: string }
+  | { ok: false; type: ServiceType; error: PlanError };
+
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const FLUX_SOURCE_KINDS = ['GitRepository', 'OCIRepository', 'Bucket', 'ExternalArtifact'];
+const SOURCE_API_VERSION = 'source.toolkit.fluxcd.io/v1';
+
+export function serviceType(t: ServiceTemplate | undefined): ServiceType {
+  if (t?.spec.kustomize) return 'Kustomize';
+  if (t?.spec.resources) return 'Resource';
+  return 'Helm';
+}
+
+export function kubeconfigSecretName(ss: ServiceSet): string | undefined {
+  return ss.spec.provider.selfManagement ? undefined : `${ss.spec.cluster}-kubeconfig`;
+}
+
+export function isSelfManagement(ss: ServiceSet): boolean {
+  return !!ss.spec.provider.selfManagement;
+}
+
+export function serviceKey(s: { namespace: string; name: string }): string {
+  return `${s.namespace}/${s.name}`;
+}
+
+export function fluxRefFor(ss: ServiceSet, s: Service, type: ServiceType): FluxRef {
+  return {
+    kind: type === 'Helm' ? 'HelmRelease' : 'Kustomization',
+    namespace: ss.metadata.namespace ?? 'default',
+    name: fluxObjectName(ss.metadata.name, s.namespace, s.name),
+  };
+}
+
+export function releaseKeyFor(ss: ServiceSet, s: Service): string {
+  return releaseKey(targetKey(ss.metadata.namespace ?? '', ss.spec.cluster, isSelfManagement(ss)), s.namespace, s.name);
+}
+
+function err(type: ServiceType, reason: string, message: string): PlanResult {
+  return { ok: false, type, error: { reason, message } };
+}
+
+export function planService(ctx: PlanContext, service: Service, template: ServiceTemplate | undefined): PlanResult {
+  const ss = ctx.serviceSet;
+  const type = serviceType(template);
+  if (!template) {
+    return err(type, 'TemplateNotFound', `ServiceTemplate ${ss.metadata.namespace}/${service.template} not found`);
+  }
+  if (template.status?.valid === false) {
+    const why = template.status.validationError || 'template is not valid';
+    return err(type, 'TemplateInvalid', `ServiceTemplate ${service.template} is invalid: ${why}`);
+  }
+  if (!DNS1123_LABEL.test(service.namespace)) {
+    return err(
+      type,
+      'InvalidName',
+      `service namespace ${JSON.stringify(service.namespace)} is not a valid namespace name`,
+    );
+  }
+  if (type === 'Helm') return planHelm(ctx, service, template);
+  return planKustomization(ctx, service, template, type);
+}
+
+function meta(ctx: PlanContext, service: Service, extraLabels: Record<string, string>): WrittenMeta {
+  const ss = ctx.serviceSet;
+  return {
+    name: fluxObjectName(ss.metadata.name, service.namespace, service.name),
+    namespace: ss.metadata.namespace ?? 'default',
+    labels: {
+      [LABEL_MANAGED]: 'true',
+      [LABEL_MANAGED_BY]: MANAGED_BY,
+      [LABEL_SERVICESET]: shortenName(ss.metadata.name),
+      [LABEL_SERVICESET_UID]: ss.metadata.uid,
+      [LABEL_SERVICE_NAME]: shortenName(service.name),
+      [LABEL_SERVICE_NAMESPACE]: service.namespace,
+      ...extraLabels,
+    },
+    annotations: {},
+    ownerReferences: [
+      {
+        apiVersion: K0RDENT_API_VERSION,
+        kind: 'ServiceSet',
+        name: ss.metadata.name,
+        uid: ss.metadata.uid,
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+    ],
+  };
+}
+
+function kubeConfigRef(ss: ServiceSet, remote: boolean) {
+  const secret = remote ? kubeconfigSecretName(ss) : undefined;
+  return secret ? { kubeConfig: { secretRef: { name: secret, key: 'value' } } } : {};
+}
+
+function planHelm(ctx: PlanContext, service: Service, template: ServiceTemplate): PlanResult {
+  const ss = ctx.serviceSet;
+  const t = template;
+  if (service.name.length > MAX_RELEASE_NAME) {
+    return err(
+      'Helm',
+      'NameTooLong',
+      `release name ${service.name} is ${service.name.length} characters; Helm allows at most ${MAX_RELEASE_NAME}`,
+    );
+  }
+  if (!DNS1123_SUBDOMAIN.test(service.name)) {
+    return err('Helm', 'InvalidName', `release name ${JSON.stringify(service.name)} is not a valid Helm release name`);
+  }
+  // Chart: kcm's template controller publishes a HelmChart in status.chartRef (chartSpec/chartRef templates);
+  // chartSource templates publish their Flux source in status.sourceStatus.
+  let chartFields: Pick<HelmReleaseSpec, 'chartRef' | 'chart'>;
+  const ref = t.status?.chartRef;
+  const src = t.status?.sourceStatus;
+  if (ref) {
+    chartFields = {
+      chartRef: {
+        ...(ref.kind === 'HelmChart' || ref.kind === 'OCIRepository'
+          ? { apiVersion: ref.apiVersion || SOURCE_API_VERSION }
+          : {}),
+        kind: ref.kind,
+        name: ref.name,
+        namespace: ref.namespace || t.metadata.namespace || ss.metadata.namespace,
+      },
+    };
+  } else if (t.spec.helm?.chartSource && src) {
+    if (src.kind === 'OCIRepository') {
+      chartFields = {
+        chartRef: { apiVersion: SOURCE_API_VERSION, kind: 'OCIRepository', name: src.name, namespace: src.namespace },
+      };
+    } else if (src.kind === 'GitRepository' || src.kind === 'Bucket') {
+      const chartPath = t.spec.helm.chartSource.path || '.';
+      chartFields = {
+        chart: {
+          spec: {
+            chart: chartPath,
+            sourceRef: { kind: src.kind, name: src.name, namespace: src.namespace },
+            reconcileStrategy: 'Revision',
+          },
+        },
+      };
+    } else {
+      return err(
+        'Helm',
+        'UnsupportedSource',
+        `ServiceTemplate ${t.metadata.name}: a Helm chart cannot come from a ${src.kind}`,
+      );
+    }
+  } else {
+    return err(
+      'Helm',
+      'TemplateNotReady',
+      `ServiceTemplate ${t.metadata.name} has no status.chartRef yet (kcm has not reconciled it)`,
+    );
+  }
+
+  const values = parseValues(service.values);
+  if (!values.ok) return err('Helm', 'InvalidValues', values.message);
+
+  const opts = mergeHelmOptions(t.spec.helmOptions, service.helmOptions);
+  const fields = helmReleaseFields(opts);
+  const rk = releaseKeyFor(ss, service);
+  const suspend = ctx.paused || ctx.config.suspend;
+  const spec: HelmReleaseSpec = {
+    interval: ctx.config.interval,
+    ...(ctx.config.timeout && !fields.timeout ? { timeout: ctx.config.timeout } : {}),
+    ...(suspend ? { suspend: true } : {}),
+    releaseName: service.name,
+    targetNamespace: service.namespace,
+    // The release record lives beside the release: the ServiceSet's namespace need not exist on the target.
+    storageNamespace: service.namespace,
+    ...chartFields,
+    ...kubeConfigRef(ss, true),
+    ...(values.values ? { values: values.values } : {}),
+    ...(service.valuesFrom?.length
+      ? { valuesFrom: service.valuesFrom.map((v) => ({ kind: v.kind, name: v.name })) }
+      : {}),
+    ...fields,
+    ...(ctx.config.driftDetection ? { driftDetection: { mode: ctx.config.driftDetection } } : {}),
+  };
+  const object: HelmRelease = {
+    apiVersion: HELM_API_VERSION,
+    kind: 'HelmRelease',
+    metadata: meta(ctx, service, { [LABEL_RELEASE_KEY]: rk }),
+    spec,
+  };
+  return {
+    ok: true,
+    type: 'Helm',
+    object: stampHash(object),
+    hash: object.metadata.annotations[APPLIED_HASH_ANNOTATION]!,
+    releaseKey: rk,
+  };
+}
+
+function planKustomization(
+  ctx: PlanContext,
+  service: Service,
+  template: ServiceTemplate,
+  type: ServiceType,
+): PlanResult {
+  const ss = ctx.serviceSet;
+  const source = type === 'Kustomize' ? template.spec.kustomize : template.spec.resources;
+  const src = template.status?.sourceStatus;
+  if (!src) {
+    return err(
+      type,
+      'TemplateNotReady',
+      `ServiceTemplate ${template.metadata.name} has no status.sourceStatus yet (its source is not ready)`,
+    );
+  }
+  if (!FLUX_SOURCE_KINDS.includes(src.kind)) {
+    return err(
+      type,
+      'UnsupportedSource',
+      `ServiceTemplate ${template.metadata.name}: a Flux Kustomization needs a GitRepository, OCIRepository, Bucket or ExternalArtifact source, not a ${src.kind}`,
+    );
+  }
+  const remote = (source?.deploymentType ?? 'Remote') === 'Remote';
+  const targetNamespace =
+    type === 'Kustomize' ? (ctx.config.targetNamespace ?? service.namespace) : ctx.config.targetNamespace;
+  const suspend = ctx.paused || ctx.config.suspend;
+  const spec: KustomizationSpec = {
+    interval: ctx.config.interval,
+    ...(ctx.config.retryInterval ? { retryInterval: ctx.config.retryInterval } : {}),
+    ...(ctx.config.timeout ? { timeout: ctx.config.timeout } : {}),
+    ...(suspend ? { suspend: true } : {}),
+    prune: ctx.config.prune,
+    wait: ctx.config.wait,
+    ...(ctx.config.force ? { force: true } : {}),
+    path: source?.path || './',
+    sourceRef: { kind: src.kind, name: src.name, namespace: src.namespace },
+    ...(targetNamespace ? { targetNamespace } : {}),
+    ...kubeConfigRef(ss, remote),
+    ...(service.valuesFrom?.length
+      ? { postBuild: { substituteFrom: service.valuesFrom.map((v) => ({ kind: v.kind, name: v.name })) } }
+      : {}),
+  };
+  const object: Kustomization = {
+    apiVersion: KUSTOMIZE_API_VERSION,
+    kind: 'Kustomization',
+    metadata: meta(ctx, service, {}),
+    spec,
+  };
+  return { ok: true, type, object: stampHash(object), hash: object.metadata.annotations[APPLIED_HASH_ANNOTATION]! };
+}
+
+/** JSON with sorted keys: the digest must not depend on property order. */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v)
+      .sort()
+      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+function stampHash<T extends FluxObject>(o: T): T {
+  const hash = crypto
+    .createHash('sha256')
+    .update(canonicalJson({ ...o, metadata: { ...o.metadata, annotations: {} } }))
+    .digest('hex')
+    .slice(0, 16);
+  o.metadata.annotations[APPLIED_HASH_ANNOTATION] = hash;
+  return o;
+}
+
+export function clusterRefFor(ss: ServiceSet) {
+  // Self-management targets the management cluster; kcm's built-in adapter names it this way and kcm keys on it.
+  return isSelfManagement(ss)
+    ? { apiVersion: 'lib.projectsveltos.io/v1beta1', kind: 'SveltosCluster', name: 'mgmt', namespace: 'mgmt' }
+    : {
+        apiVersion: K0RDENT_API_VERSION,
+        kind: 'ClusterDeployment',
+        name: ss.spec.cluster,
+        namespace: ss.metadata.namespace ?? 'default',
+      };
+}

@@ -1,0 +1,162 @@
+// Types that cross the workflow/activity boundary (Temporal payloads). They stay small and never carry
+// Secret contents, values or rendered manifests: only references, digests and observed Flux conditions.
+import type { ServiceState, ServiceType } from '../api/constants';
+
+export interface ServiceSetRef {
+  uid: string;
+  namespace: string;
+  name: string;
+}
+
+export interface FluxRef {
+  kind: 'HelmRelease' | 'Kustomization';
+  namespace: string;
+  name: string;
+}
+
+export interface ObservedCondition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  observedGeneration?: number;
+}
+
+/** A HelmRelease or Kustomization as the observe activity saw it. */
+export interface FluxObservation extends FluxRef {
+  uid: string;
+  generation: number;
+  observedGeneration: number;
+  lastAttemptedGeneration?: number;
+  deleting: boolean;
+  suspended: boolean;
+  /** Flux's finalizer still on the object. */
+  fluxFinalizer: boolean;
+  appliedHash: string;
+  conditions: ObservedCondition[];
+  lastHandledReconcileAt?: string;
+  /** Owning ServiceSet uid (label), for objects found by label. */
+  ownerUid: string;
+  serviceKey: string;
+  releaseKey?: string;
+}
+
+export interface PlanError {
+  /** A stable name for the kind of bad input, e.g. TemplateNotFound, InvalidValues. */
+  reason: string;
+  message: string;
+}
+
+export interface ConflictInfo {
+  /** This ServiceSet owns the release. */
+  winner: boolean;
+  /** The ServiceSet that owns the release, when we are not it. */
+  owner?: { namespace: string; name: string; priority: number };
+  /** Flux objects of other ServiceSets that still hold the release (the winner waits for them). */
+  heldBy: FluxRef[];
+  /** Other ServiceSets that want this release and would take it over when we let go. */
+  waiting: { namespace: string; name: string }[];
+}
+
+export interface ServiceObservation {
+  key: string;
+  name: string;
+  namespace: string;
+  template: string;
+  type: ServiceType;
+  specVersion: string;
+  uninstall: boolean;
+  planError?: PlanError;
+  desired?: { ref: FluxRef; hash: string };
+  flux?: FluxObservation;
+  conflict?: ConflictInfo;
+}
+
+export interface StatusCondition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+  observedGeneration?: number;
+}
+
+export interface ServiceStatusEntry {
+  name: string;
+  namespace: string;
+  template: string;
+  type: ServiceType;
+  state: ServiceState;
+  version?: string;
+  failureMessage?: string;
+  lastDeployedHash?: string;
+  lastStateTransitionTime: string;
+}
+
+export interface ClusterRef {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace?: string;
+}
+
+/** The part of ServiceSet.status ksm-flux owns. */
+export interface StatusView {
+  deployed: boolean;
+  cluster?: ClusterRef;
+  provider?: { ready: boolean; suspended: boolean };
+  services: ServiceStatusEntry[];
+  conditions: StatusCondition[];
+}
+
+export interface Observation {
+  /** False when the ServiceSet is gone (or was recreated under another uid). */
+  found: boolean;
+  generation: number;
+  deleting: boolean;
+  hasFinalizer: boolean;
+  paused: boolean;
+  owned: boolean;
+  /** Why not owned (for the query and logs). */
+  notOwnedReason?: string;
+  provider: { name: string; found: boolean; ready: boolean; suspended: boolean };
+  cluster: ClusterRef;
+  providerConfig: { valid: boolean; error?: string; priority: number; deletionTimeoutSeconds?: number };
+  target: { selfManagement: boolean; kubeconfigSecret?: string; kubeconfigSecretFound: boolean };
+  services: ServiceObservation[];
+  /** Our Flux objects that no longer belong to a spec service. */
+  stray: StrayObject[];
+  status: StatusView;
+  /** A whole-ServiceSet input problem that stops all applies (e.g. unparsable object). */
+  invalid?: string;
+}
+
+export interface StrayObject {
+  flux: FluxObservation;
+  /** Another ServiceSet wants this release: suspend before deleting so Flux does not uninstall it. */
+  handOver: boolean;
+}
+
+export interface ApplyResult {
+  key: string;
+  ok: boolean;
+  ref?: FluxRef;
+  hash?: string;
+  error?: PlanError;
+}
+
+export interface StateTransition {
+  key: string;
+  from?: ServiceState;
+  to: ServiceState;
+  message?: string;
+}
+
+export interface EventSpec {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  action: string;
+  note: string;
+  /** Makes the event idempotent across activity retries. */
+  dedupKey: string;
+}

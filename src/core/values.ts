@@ -1,0 +1,28 @@
+// A service's `values` is a YAML string; HelmRelease.spec.values must be a JSON object.
+import YAML from 'yaml';
+
+export type ValuesResult = { ok: true; values: Record<string, unknown> | undefined } | { ok: false; message: string };
+
+export function parseValues(src: string | null | undefined): ValuesResult {
+  if (src === undefined || src === null || src.trim() === '') return { ok: true, values: undefined };
+  const doc = YAML.parseDocument(src, { prettyErrors: false, uniqueKeys: true });
+  const err = doc.errors[0];
+  if (err) {
+    const pos = err.linePos?.[0];
+    const where = pos ? `line ${pos.line}, column ${pos.col}` : 'unknown position';
+    return { ok: false, message: `values: YAML syntax error at ${where}: ${err.message.split('\n')[0]}` };
+  }
+  if (doc.contents && YAML.isAlias(doc.contents)) return { ok: false, message: 'values: must be a YAML mapping' };
+  const v: unknown = doc.toJS({ maxAliasCount: 100 });
+  if (v === null || v === undefined) return { ok: true, values: undefined };
+  if (typeof v !== 'object' || Array.isArray(v)) {
+    const line = doc.contents?.range ? lineOf(src, doc.contents.range[0]) : 1;
+    const what = Array.isArray(v) ? 'a list' : `a ${typeof v}`;
+    return { ok: false, message: `values: line ${line}: expected a mapping of keys to values, got ${what}` };
+  }
+  return { ok: true, values: v as Record<string, unknown> };
+}
+
+function lineOf(src: string, offset: number): number {
+  return src.slice(0, offset).split('\n').length;
+}

@@ -1,0 +1,149 @@
+// List + watch with a local store. A relist (first start, 410 Gone, any watch failure) diffs against the
+// store, so handlers see every creation, change and deletion that happened while we were not watching.
+import type { KubeClient, KubeObject } from './client';
+import { KubeError } from './client';
+
+export type InformerEvent = 'add' | 'update' | 'delete';
+export type Handler<T> = (type: InformerEvent, obj: T, old?: T) => void;
+
+export function objectKey(o: KubeObject): string {
+  return o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name;
+}
+
+export class Informer<T extends KubeObject = KubeObject> {
+  readonly store = new Map<string, T>();
+  private handlers: Handler<T>[] = [];
+  private abort = new AbortController();
+  private running = false;
+  synced = false;
+  /** Watch streams (re)opened after the first: a measure of churn for metrics. */
+  restarts = 0;
+  lastError?: string;
+  private syncedWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly client: KubeClient,
+    readonly path: string,
+    private readonly opts: {
+      labelSelector?: string;
+      name: string;
+      watchTimeoutSeconds?: number;
+      onError?: (e: unknown) => void;
+    } = { name: 'informer' },
+  ) {}
+
+  on(h: Handler<T>): this {
+    this.handlers.push(h);
+    return this;
+  }
+
+  private emit(type: InformerEvent, obj: T, old?: T) {
+    for (const h of this.handlers) {
+      try {
+        h(type, obj, old);
+      } catch (e) {
+        this.opts.onError?.(e);
+      }
+    }
+  }
+
+  get name(): string {
+    return this.opts.name;
+  }
+
+  list(): T[] {
+    return [...this.store.values()];
+  }
+
+  /** Starts the loop; resolves once the first list has been applied to the store. */
+  async start(): Promise<void> {
+    if (!this.running) {
+      this.running = true;
+      void this.loop();
+    }
+    await this.waitSynced();
+  }
+
+  waitSynced(): Promise<void> {
+    if (this.synced) return Promise.resolve();
+    return new Promise((r) => this.syncedWaiters.push(r));
+  }
+
+  stop(): void {
+    this.running = false;
+    this.abort.abort();
+  }
+
+  private async relist(): Promise<string> {
+    const res = await this.client.list<T>(this.path, this.opts.labelSelector);
+    const seen = new Set<string>();
+    for (const o of res.items) {
+      const k = objectKey(o);
+      seen.add(k);
+      const old = this.store.get(k);
+      this.store.set(k, o);
+      if (!old) this.emit('add', o);
+      else if (old.metadata.resourceVersion !== o.metadata.resourceVersion) this.emit('update', o, old);
+    }
+    for (const [k, old] of [...this.store]) {
+      if (!seen.has(k)) {
+        this.store.delete(k);
+        this.emit('delete', old);
+      }
+    }
+    if (!this.synced) {
+      this.synced = true;
+      for (const w of this.syncedWaiters.splice(0)) w();
+    }
+    return res.metadata.resourceVersion;
+  }
+
+  private async loop(): Promise<void> {
+    let backoff = 500;
+    let rv: string | undefined;
+    while (this.running) {
+      try {
+        if (!rv) rv = await this.relist();
+        const before = rv;
+        await this.client.watch(
+          this.path,
+          {
+            resourceVersion: rv,
+            labelSelector: this.opts.labelSelector,
+            timeoutSeconds: this.opts.watchTimeoutSeconds ?? 300,
+          },
+          (type, obj) => {
+            const o = obj as T;
+            if (o.metadata?.resourceVersion) rv = o.metadata.resourceVersion;
+            if (type === 'BOOKMARK') return;
+            const k = objectKey(o);
+            const old = this.store.get(k);
+            if (type === 'DELETED') {
+              this.store.delete(k);
+              this.emit('delete', o);
+            } else {
+              this.store.set(k, o);
+              this.emit(old ? 'update' : 'add', o, old);
+            }
+          },
+          this.abort.signal,
+        );
+        if (!this.running) break;
+        this.restarts++;
+        if (rv === before) backoff = 500; // a quiet stream that timed out normally
+      } catch (e) {
+        if (!this.running) break;
+        this.restarts++;
+        this.lastError = e instanceof Error ? e.message : String(e);
+        if (e instanceof KubeError && e.status === 410) {
+          rv = undefined; // too old: relist
+          continue;
+        }
+        this.opts.onError?.(e);
+        rv = undefined;
+        await new Promise((r) => setTimeout(r, backoff));
+        backoff = Math.min(backoff * 2, 30_000);
+      }
+    }
+  }
+}

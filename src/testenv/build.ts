@@ -1,0 +1,47 @@
+// `ksm-flux testenv build`: runs scripts/build-tools.sh, which builds from Go module sources into the
+// version-keyed cache and skips whatever is already there.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { toolPaths } from './versions';
+
+export type BuildTarget = 'k8s' | 'etcd' | 'temporal' | 'crds' | 'flux' | 'helm';
+export const baseTargets: BuildTarget[] = ['crds', 'etcd', 'k8s', 'temporal'];
+
+const repoRoot = path.resolve(__dirname, '..', '..');
+
+export function missingTargets(targets: BuildTarget[]): BuildTarget[] {
+  const t = toolPaths();
+  const present: Record<BuildTarget, () => boolean> = {
+    k8s: () => fs.existsSync(t.kubeApiserver) && fs.existsSync(t.kubeControllerManager),
+    etcd: () => fs.existsSync(t.etcd),
+    temporal: () => fs.existsSync(t.temporal),
+    crds: () => fs.existsSync(path.join(t.crdDir, '.complete')),
+    flux: () =>
+      ['helm-controller', 'kustomize-controller', 'source-controller'].every((b) =>
+        fs.existsSync(path.join(t.fluxDir, b)),
+      ),
+    helm: () => fs.existsSync(t.helm),
+  };
+  return targets.filter((x) => !present[x]());
+}
+
+/** Builds the given targets (all base targets by default); resolves when everything is in the cache. */
+export async function build(targets: BuildTarget[] = baseTargets): Promise<void> {
+  const script = path.join(repoRoot, 'scripts', 'build-tools.sh');
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn('bash', [script, ...targets], { stdio: ['ignore', 'inherit', 'inherit'] });
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`build-tools.sh ${targets.join(' ')} exited ${code}`)),
+    );
+  });
+  const still = missingTargets(targets);
+  if (still.length) throw new Error(`build finished but ${still.join(', ')} is still missing from the cache`);
+}
+
+/** Builds only what is missing; prints nothing when all is cached. */
+export async function ensureBuilt(targets: BuildTarget[] = baseTargets): Promise<void> {
+  const missing = missingTargets(targets);
+  if (missing.length) await build(missing);
+}

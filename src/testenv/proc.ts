@@ -1,0 +1,134 @@
+// Small process helpers for the local control plane: free ports, detached children with log files,
+// readiness polling and pid-exact shutdown.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** Distinct free ports (the OS may hand back a just-closed one twice). */
+export async function freePorts(n: number): Promise<number[]> {
+  const out = new Set<number>();
+  while (out.size < n) out.add(await freePort());
+  return [...out];
+}
+
+export interface Started {
+  name: string;
+  pid: number;
+  bin: string;
+  log: string;
+}
+
+/** Starts a child in its own process group, detached from ours, logging to DIR/logs/NAME.log. */
+export function startDetached(
+  dir: string,
+  name: string,
+  bin: string,
+  args: string[],
+  env?: NodeJS.ProcessEnv,
+): Started {
+  const logDir = path.join(dir, 'logs');
+  fs.mkdirSync(logDir, { recursive: true });
+  const log = path.join(logDir, `${name}.log`);
+  const fd = fs.openSync(log, 'a');
+  const child = spawn(bin, args, { detached: true, stdio: ['ignore', fd, fd], env: env ?? process.env, cwd: dir });
+  fs.closeSync(fd);
+  if (!child.pid) throw new Error(`could not start ${name} (${bin})`);
+  child.unref();
+  return { name, pid: child.pid, bin, log };
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** True when pid is alive and still runs the binary we started (guards against pid reuse). */
+export function isOurs(p: Started): boolean {
+  if (!isAlive(p.pid)) return false;
+  try {
+    const exe = fs.readlinkSync(`/proc/${p.pid}/exe`);
+    return path.basename(exe).replace(/ \(deleted\)$/, '') === path.basename(p.bin);
+  } catch {
+    return true; // no /proc: trust the pid
+  }
+}
+
+export async function stop(p: Started, graceMs = 5000): Promise<void> {
+  if (!isOurs(p)) return;
+  try {
+    process.kill(-p.pid, 'SIGTERM'); // the whole group: the child started it
+  } catch {
+    try {
+      process.kill(p.pid, 'SIGTERM');
+    } catch {
+      return;
+    }
+  }
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline && isAlive(p.pid)) await sleep(50);
+  if (isAlive(p.pid)) {
+    try {
+      process.kill(-p.pid, 'SIGKILL');
+    } catch {
+      try {
+        process.kill(p.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Polls check() until it returns true; fails with the tail of the log when the process dies or time runs out. */
+export async function waitUntil(
+  what: string,
+  check: () => Promise<boolean>,
+  opts: { timeoutMs: number; intervalMs?: number; proc?: Started },
+): Promise<void> {
+  const deadline = Date.now() + opts.timeoutMs;
+  let lastErr: unknown;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch (e) {
+      lastErr = e;
+    }
+    if (opts.proc && !isAlive(opts.proc.pid)) {
+      throw new Error(`${what}: process exited early.\n${tail(opts.proc.log)}`);
+    }
+    if (Date.now() > deadline) {
+      const why = lastErr instanceof Error ? ` (last error: ${lastErr.message})` : '';
+      throw new Error(
+        `${what}: not ready after ${opts.timeoutMs} ms${why}${opts.proc ? `\n${tail(opts.proc.log)}` : ''}`,
+      );
+    }
+    await sleep(opts.intervalMs ?? 100);
+  }
+}
+
+export function tail(file: string, lines = 30): string {
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,198 @@
+// `ksm-flux testenv up|down|env`: one local control plane (etcd, kube-apiserver, kube-controller-manager,
+// Temporal dev server with Web UI) in a state directory, with the upstream CRDs installed.
+import fs from 'node:fs';
+import path from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { Connection } from '@temporalio/client';
+import { ensureBuilt, type BuildTarget } from './build';
+import { KubeClient } from '../kube/client';
+import { installCrds } from './crds';
+import { kubeGet, startControllerManager, startKubePlane } from './kube';
+import { isOurs, stop, waitUntil, type Started } from './proc';
+import { startTemporal } from './temporal';
+import { toolPaths } from './versions';
+
+export const defaultDir = '.testenv';
+
+export interface TestenvState {
+  dir: string;
+  kubeconfig: string;
+  server: string;
+  token: string;
+  temporalAddress: string;
+  temporalNamespace: string;
+  temporalUiUrl: string;
+  procs: Started[];
+  flux?: boolean;
+}
+
+export interface UpOptions {
+  dir?: string;
+  flux?: boolean;
+  /** Extra arguments for the Temporal dev server (e.g. dynamic config). */
+  temporalArgs?: string[];
+  quiet?: boolean;
+}
+
+const stateFile = (dir: string) => path.join(dir, 'state.json');
+const envFile = (dir: string) => path.join(dir, 'env');
+
+export function readState(dir = defaultDir): TestenvState | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(stateFile(path.resolve(dir)), 'utf8')) as TestenvState;
+  } catch {
+    return undefined;
+  }
+}
+
+export function envLines(s: TestenvState): string {
+  return [
+    `KUBECONFIG=${s.kubeconfig}`,
+    `TEMPORAL_ADDRESS=${s.temporalAddress}`,
+    `TEMPORAL_NAMESPACE=${s.temporalNamespace}`,
+    `TEMPORAL_UI_URL=${s.temporalUiUrl}`,
+    `KSM_FLUX_TESTENV_DIR=${s.dir}`,
+    '',
+  ].join('\n');
+}
+
+/** The environment a child process needs to use the control plane. */
+export function envOf(s: TestenvState): Record<string, string> {
+  return Object.fromEntries(
+    envLines(s)
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+}
+
+export async function isUp(s: TestenvState): Promise<boolean> {
+  if (!s.procs.every(isOurs)) return false;
+  try {
+    return (
+      (
+        await kubeGet(
+          { server: s.server, token: s.token, caPem: fs.readFileSync(path.join(s.dir, 'ca.crt'), 'utf8') },
+          '/readyz',
+        )
+      )[0] === 200
+    );
+  } catch {
+    return false;
+  }
+}
+
+export function kubeConfigFor(s: TestenvState): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(s.kubeconfig);
+  return kc;
+}
+
+export async function up(opts: UpOptions = {}): Promise<TestenvState> {
+  const dir = path.resolve(opts.dir ?? defaultDir);
+  const say = (m: string) => opts.quiet || process.stderr.write(`[testenv] ${m}\n`);
+  const existing = readState(dir);
+  if (existing && (await isUp(existing)) && (!opts.flux || existing.flux)) {
+    say(`already up in ${dir}`);
+    return existing;
+  }
+  if (existing) await down({ dir, quiet: true });
+  const targets: BuildTarget[] = ['crds', 'etcd', 'k8s', 'temporal', ...(opts.flux ? (['flux'] as BuildTarget[]) : [])];
+  await ensureBuilt(targets);
+
+  const t0 = Date.now();
+  fs.mkdirSync(dir, { recursive: true });
+  const procs: Started[] = [];
+  const save = (partial: Partial<TestenvState>) =>
+    fs.writeFileSync(stateFile(dir), JSON.stringify({ dir, procs, ...partial }, null, 2), { mode: 0o600 });
+  try {
+    // Temporal starts in parallel with Kubernetes: it is the slowest part to come up.
+    const temporalP = startTemporal(dir, { extraArgs: opts.temporalArgs });
+    const kube = await startKubePlane(dir, { controllerManager: false });
+    procs.push(...kube.procs);
+    save({});
+    fs.writeFileSync(path.join(dir, 'ca.crt'), kube.caPem);
+    say(`kube-apiserver ready at ${kube.server} (${Date.now() - t0} ms)`);
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(kube.kubeconfig);
+    const client = new KubeClient(kc);
+    const crds = await installCrds(client, toolPaths().crdDir);
+    client.close();
+    say(`${crds.length} CRDs established and discoverable (${Date.now() - t0} ms)`);
+    // k0rdent's system namespace: where an adapter's identity and Lease live by default.
+    await ensureNamespace(kc, 'kcm-system');
+    // After the CRDs: the garbage collector discovers resources at start and only every 30 s after.
+    procs.push(await startControllerManager(dir, kube.kubeconfig));
+    save({});
+    const temporal = await temporalP;
+    procs.push(temporal.proc);
+    save({});
+    await waitTemporal(temporal.address, temporal.namespace);
+    say(`Temporal ready at ${temporal.address}, Web UI ${temporal.uiUrl} (${Date.now() - t0} ms)`);
+    const state: TestenvState = {
+      dir,
+      kubeconfig: kube.kubeconfig,
+      server: kube.server,
+      token: kube.token,
+      temporalAddress: temporal.address,
+      temporalNamespace: temporal.namespace,
+      temporalUiUrl: temporal.uiUrl,
+      procs,
+    };
+    if (opts.flux) {
+      const { startFlux } = await import('./flux');
+      procs.push(...(await startFlux(dir, kube.kubeconfig)));
+      state.flux = true;
+      say(`Flux controllers running (${Date.now() - t0} ms)`);
+    }
+    fs.writeFileSync(stateFile(dir), JSON.stringify(state, null, 2), { mode: 0o600 });
+    fs.writeFileSync(envFile(dir), envLines(state));
+    say(`up in ${Date.now() - t0} ms; env in ${envFile(dir)}`);
+    return state;
+  } catch (e) {
+    await Promise.all(procs.map((p) => stop(p)));
+    throw e;
+  }
+}
+
+async function waitTemporal(address: string, namespace: string): Promise<void> {
+  await waitUntil(
+    `Temporal namespace ${namespace}`,
+    async () => {
+      const conn = await Connection.connect({ address, connectTimeout: 2000 });
+      try {
+        await conn.workflowService.describeNamespace({ namespace });
+        return true;
+      } finally {
+        await conn.close();
+      }
+    },
+    { timeoutMs: 60_000, intervalMs: 250 },
+  );
+}
+
+export async function down(opts: { dir?: string; quiet?: boolean } = {}): Promise<void> {
+  const dir = path.resolve(opts.dir ?? defaultDir);
+  const s = readState(dir);
+  if (s) {
+    // Reverse start order: clients of the apiserver first, etcd last.
+    for (const p of [...s.procs].reverse()) await stop(p);
+    if (!opts.quiet) process.stderr.write(`[testenv] stopped ${s.procs.length} processes\n`);
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+export function envText(dir = defaultDir): string {
+  const s = readState(dir);
+  if (!s) throw new Error(`no control plane in ${path.resolve(dir)}; run \`ksm-flux testenv up\``);
+  return envLines(s);
+}
+
+async function ensureNamespace(kc: k8s.KubeConfig, name: string): Promise<void> {
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  try {
+    await core.createNamespace({ body: { metadata: { name } } });
+  } catch (e) {
+    if ((e as { code?: number }).code !== 409) throw e;
+  }
+}

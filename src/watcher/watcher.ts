@@ -1,0 +1,277 @@
+// The watcher decides nothing: it maps events (ServiceSets, SMPs, ServiceTemplates, our HelmReleases and
+// Kustomizations) to the ServiceSets they concern and signal-with-starts their workflows.
+import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import {
+  FINALIZER,
+  LABEL_MANAGED_BY,
+  LABEL_RELEASE_KEY,
+  LABEL_SERVICESET_UID,
+  MANAGED_BY,
+  workflowIdFor,
+} from '../api/constants';
+import { ServiceSet, StateManagementProvider, parseObject } from '../api/k0rdent';
+import { ownership } from '../activities/observe';
+import { releaseKeyFor } from '../core/plan';
+import type { ServiceSetRef } from '../core/types';
+import type { KubeClient, KubeObject } from '../kube/client';
+import { Informer, type InformerEvent } from '../kube/informer';
+import { paths } from '../kube/paths';
+import type { Logger } from '../log';
+import { m } from '../metrics';
+import { changedSignal, type ServiceSetWorkflowInput, type Timing } from '../workflows/defs';
+
+export interface WatcherOptions {
+  identity: { name: string; namespace: string };
+  taskQueue: string;
+  timing?: Partial<Timing>;
+  signalConcurrency: number;
+}
+
+interface Pending {
+  ref: ServiceSetRef;
+  kind: string;
+  resourceVersion?: string;
+  /** Only signal a running workflow; never start one (e.g. the ServiceSet is gone). */
+  signalOnly: boolean;
+}
+
+function safeParse<T>(schema: Parameters<typeof parseObject<T>>[0], o: KubeObject): T | undefined {
+  try {
+    return parseObject(schema, o, o.kind ?? 'object');
+  } catch {
+    return undefined;
+  }
+}
+
+/** What can change the outcome of a pass; a status-only update (our own writes) leaves it unchanged. */
+function fingerprint(o: KubeObject): string {
+  const md = o.metadata as Record<string, unknown>;
+  return JSON.stringify([md.generation, md.deletionTimestamp, md.labels, md.annotations, md.finalizers]);
+}
+
+export class Watcher {
+  readonly serviceSets: Informer;
+  readonly smps: Informer;
+  readonly templates: Informer;
+  readonly helmReleases: Informer;
+  readonly kustomizations: Informer;
+  private pending = new Map<string, Pending>();
+  private inFlight = 0;
+  private running = false;
+  private idleWaiters: (() => void)[] = [];
+  /** Signals sent (for tests and metrics). */
+  sent = 0;
+
+  constructor(
+    private readonly kube: KubeClient,
+    private readonly temporal: Client,
+    private readonly opts: WatcherOptions,
+    private readonly log: Logger,
+  ) {
+    const onError = (name: string) => (e: unknown) =>
+      this.log.warn({ resource: name, error: e instanceof Error ? e.message : String(e) }, 'watch error; relisting');
+    const ours = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
+    this.serviceSets = new Informer(kube, paths.serviceSets(), {
+      name: 'servicesets',
+      onError: onError('servicesets'),
+    }).on((t, o, old) => this.onServiceSet(t, o, old));
+    this.smps = new Informer(kube, paths.smps(), {
+      name: 'statemanagementproviders',
+      onError: onError('statemanagementproviders'),
+    }).on((t, o, old) => this.onSmp(t, o, old));
+    this.templates = new Informer(kube, paths.serviceTemplates(), {
+      name: 'servicetemplates',
+      onError: onError('servicetemplates'),
+    }).on((t, o) => this.onTemplate(t, o));
+    this.helmReleases = new Informer(kube, paths.helmReleases(), {
+      name: 'helmreleases',
+      labelSelector: ours,
+      onError: onError('helmreleases'),
+    }).on((t, o) => this.onFlux(t, o));
+    this.kustomizations = new Informer(kube, paths.kustomizations(), {
+      name: 'kustomizations',
+      labelSelector: ours,
+      onError: onError('kustomizations'),
+    }).on((t, o) => this.onFlux(t, o));
+  }
+
+  private informers(): Informer[] {
+    return [this.smps, this.templates, this.helmReleases, this.kustomizations, this.serviceSets];
+  }
+
+  get synced(): boolean {
+    return this.informers().every((i) => i.synced);
+  }
+
+  /** Starts all informers; SMPs first so the first ServiceSet list can be judged. Resolves when synced. */
+  async start(): Promise<void> {
+    this.running = true;
+    await this.smps.start();
+    await Promise.all([this.templates.start(), this.helmReleases.start(), this.kustomizations.start()]);
+    await this.serviceSets.start();
+    this.log.info({ serviceSets: this.serviceSets.store.size, smps: this.smps.store.size }, 'watcher synced');
+  }
+
+  stop(): void {
+    this.running = false;
+    for (const i of this.informers()) i.stop();
+  }
+
+  updateMetrics(): void {
+    for (const i of this.informers()) m.watchRestarts.set({ resource: i.name }, i.restarts);
+  }
+
+  private smpFor(ss: ServiceSet): StateManagementProvider | undefined {
+    const raw = this.smps.store.get(ss.spec.provider.name);
+    return raw ? safeParse(StateManagementProvider, raw) : undefined;
+  }
+
+  /** Ours if our SMP owns it, or if it carries our finalizer (we must finalize it). */
+  private relevant(ss: ServiceSet): boolean {
+    if ((ss.metadata.finalizers ?? []).includes(FINALIZER)) return true;
+    return ownership(this.smpFor(ss), ss, this.opts.identity).owned;
+  }
+
+  private refOf(ss: ServiceSet): ServiceSetRef {
+    return { uid: ss.metadata.uid, namespace: ss.metadata.namespace ?? 'default', name: ss.metadata.name };
+  }
+
+  private onServiceSet(type: InformerEvent, o: KubeObject, old?: KubeObject): void {
+    const ss = safeParse(ServiceSet, o);
+    if (!ss) return;
+    if (type === 'delete') {
+      this.enqueue({ ref: this.refOf(ss), kind: 'ServiceSet', signalOnly: true });
+      return;
+    }
+    if (type === 'update' && old && fingerprint(old) === fingerprint(o)) return;
+    if (this.relevant(ss))
+      this.enqueue({
+        ref: this.refOf(ss),
+        kind: 'ServiceSet',
+        resourceVersion: o.metadata.resourceVersion,
+        signalOnly: false,
+      });
+  }
+
+  private onSmp(type: InformerEvent, o: KubeObject, old?: KubeObject): void {
+    if (type === 'update' && old && JSON.stringify([old.spec, old.status]) === JSON.stringify([o.spec, o.status]))
+      return;
+    for (const raw of this.serviceSets.store.values()) {
+      const ss = safeParse(ServiceSet, raw);
+      if (ss && ss.spec.provider.name === o.metadata.name && this.relevant(ss)) {
+        this.enqueue({
+          ref: this.refOf(ss),
+          kind: 'StateManagementProvider',
+          resourceVersion: o.metadata.resourceVersion,
+          signalOnly: false,
+        });
+      }
+    }
+  }
+
+  private onTemplate(_type: InformerEvent, o: KubeObject): void {
+    for (const raw of this.serviceSets.store.values()) {
+      if (raw.metadata.namespace !== o.metadata.namespace) continue;
+      const ss = safeParse(ServiceSet, raw);
+      if (ss && (ss.spec.services ?? []).some((s) => s.template === o.metadata.name) && this.relevant(ss)) {
+        this.enqueue({
+          ref: this.refOf(ss),
+          kind: 'ServiceTemplate',
+          resourceVersion: o.metadata.resourceVersion,
+          signalOnly: false,
+        });
+      }
+    }
+  }
+
+  private onFlux(type: InformerEvent, o: KubeObject): void {
+    const labels = (o.metadata.labels as Record<string, string> | undefined) ?? {};
+    const uid = labels[LABEL_SERVICESET_UID];
+    const owner = (
+      (o.metadata.ownerReferences as { uid: string; name: string; kind: string }[] | undefined) ?? []
+    ).find((r) => r.uid === uid);
+    if (uid && owner) {
+      this.enqueue({
+        ref: { uid, namespace: o.metadata.namespace ?? 'default', name: owner.name },
+        kind: o.kind ?? 'Flux',
+        resourceVersion: o.metadata.resourceVersion,
+        signalOnly: true,
+      });
+    }
+    // A release changing hands: the other ServiceSets that want it may act now.
+    const rk = labels[LABEL_RELEASE_KEY];
+    if (rk && type === 'delete') {
+      for (const raw of this.serviceSets.store.values()) {
+        const ss = safeParse(ServiceSet, raw);
+        if (!ss || ss.metadata.uid === uid || !this.relevant(ss)) continue;
+        if ((ss.spec.services ?? []).some((s) => releaseKeyFor(ss, s) === rk)) {
+          this.enqueue({ ref: this.refOf(ss), kind: 'ReleaseReleased', signalOnly: false });
+        }
+      }
+    }
+  }
+
+  private enqueue(p: Pending): void {
+    if (!this.running) return;
+    const prev = this.pending.get(p.ref.uid);
+    // Coalesce: latest wins; a start request is never downgraded to signal-only.
+    this.pending.set(p.ref.uid, prev ? { ...p, signalOnly: prev.signalOnly && p.signalOnly } : p);
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.opts.signalConcurrency && this.pending.size) {
+      const [uid, p] = this.pending.entries().next().value as [string, Pending];
+      this.pending.delete(uid);
+      this.inFlight++;
+      void this.send(p).finally(() => {
+        this.inFlight--;
+        this.pump();
+        if (!this.inFlight && !this.pending.size) for (const w of this.idleWaiters.splice(0)) w();
+      });
+    }
+  }
+
+  /** Resolves when every queued signal has been sent (tests). */
+  idle(): Promise<void> {
+    if (!this.inFlight && !this.pending.size) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  private async send(p: Pending): Promise<void> {
+    const workflowId = workflowIdFor(p.ref.uid);
+    const signal = { kind: p.kind, ...(p.resourceVersion ? { resourceVersion: p.resourceVersion } : {}) };
+    try {
+      if (p.signalOnly) {
+        await this.temporal.workflow.getHandle(workflowId).signal(changedSignal, signal);
+      } else {
+        const input: ServiceSetWorkflowInput = {
+          ref: p.ref,
+          ...(this.opts.timing ? { timing: this.opts.timing } : {}),
+        };
+        await this.temporal.workflow.signalWithStart('serviceSetWorkflow', {
+          workflowId,
+          taskQueue: this.opts.taskQueue,
+          args: [input],
+          signal: changedSignal,
+          signalArgs: [signal],
+          memo: { serviceSet: `${p.ref.namespace}/${p.ref.name}` },
+          staticSummary: `ServiceSet ${p.ref.namespace}/${p.ref.name}`,
+          workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+        });
+      }
+      this.sent++;
+      m.workflowStarts.inc({ kind: p.kind });
+    } catch (e) {
+      if (e instanceof WorkflowNotFoundError) return; // signal-only and nothing running: fine
+      m.signalErrors.inc();
+      this.log.warn(
+        { serviceSet: `${p.ref.namespace}/${p.ref.name}`, workflowId, error: (e as Error).message },
+        'signal failed; retrying',
+      );
+      // Keep the request: Temporal may be briefly unavailable.
+      setTimeout(() => this.enqueue(p), 2000).unref();
+    }
+  }
+}

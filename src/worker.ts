@@ -1,0 +1,139 @@
+// The Temporal worker: runs ServiceSet workflows and the activities that talk to Kubernetes.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Runtime, Worker, type InjectedSinks, type LogLevel, type LogMetadata } from '@temporalio/worker';
+import { createActivities } from './activities';
+import { ownershipChecker, serviceSetSource, type Deps } from './activities/deps';
+import type { Config } from './config';
+import { KubeClient } from './kube/client';
+import { Informer } from './kube/informer';
+import { paths } from './kube/paths';
+import type { Logger } from './log';
+import { collectServiceStates, m, reportServiceStates } from './metrics';
+import { connectWorker } from './temporalConn';
+import type { MetricsSinks } from './workflows/defs';
+
+let runtimeInstalled = false;
+
+/** Routes the Temporal SDK's own logs into our JSON logger (once per process). */
+export function installRuntime(logger: Logger, prometheusAddr?: string): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  const sdk = logger.child({ component: 'temporal' });
+  const level: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
+    TRACE: 'trace',
+    DEBUG: 'debug',
+    INFO: 'info',
+    WARN: 'warn',
+    ERROR: 'error',
+  };
+  Runtime.install({
+    logger: {
+      log: (l: LogLevel, message: string, meta?: LogMetadata) => sdk[level[l]](meta ?? {}, message),
+      trace: (message: string, meta?: LogMetadata) => sdk.trace(meta ?? {}, message),
+      debug: (message: string, meta?: LogMetadata) => sdk.debug(meta ?? {}, message),
+      info: (message: string, meta?: LogMetadata) => sdk.info(meta ?? {}, message),
+      warn: (message: string, meta?: LogMetadata) => sdk.warn(meta ?? {}, message),
+      error: (message: string, meta?: LogMetadata) => sdk.error(meta ?? {}, message),
+    },
+    ...(prometheusAddr ? { telemetryOptions: { metrics: { prometheus: { bindAddress: prometheusAddr } } } } : {}),
+  });
+}
+
+/** The prebuilt workflow bundle in images; the TypeScript sources in a checkout. */
+export function workflowSource(): { workflowBundle: { codePath: string } } | { workflowsPath: string } {
+  const bundle = path.resolve(__dirname, '..', 'workflow-bundle.js');
+  if (fs.existsSync(bundle) && !process.env.KSM_FLUX_WORKFLOWS_FROM_SOURCE)
+    return { workflowBundle: { codePath: bundle } };
+  return { workflowsPath: require.resolve('./workflows') };
+}
+
+export function metricsSinks(): InjectedSinks<MetricsSinks> {
+  return {
+    metrics: {
+      pass: {
+        fn: (info, p) => {
+          m.reconciles.inc({ outcome: p.outcome });
+          m.reconcileDuration.observe(p.durationMs / 1000);
+          if (p.statusWritten) m.statusWrites.inc();
+          reportServiceStates(info.workflowId, p.states);
+        },
+        callDuringReplay: false,
+      },
+      done: { fn: (info) => reportServiceStates(info.workflowId, undefined), callDuringReplay: false },
+    },
+  };
+}
+
+export interface WorkerHandle {
+  worker: Worker;
+  client: KubeClient;
+  informer: Informer;
+  /** Resolves when the worker has stopped. */
+  done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function buildDeps(cfg: Config, client: KubeClient, informer: Informer, logger: Logger): Deps {
+  const identity = { name: cfg.adapterName, namespace: cfg.adapterNamespace };
+  return {
+    client,
+    identity,
+    serviceSets: serviceSetSource(client, informer),
+    isOurs: ownershipChecker(client, identity),
+    logger,
+    instance: `${os.hostname()}/${process.pid}`,
+  };
+}
+
+export async function startWorker(
+  cfg: Config,
+  logger: Logger,
+  opts: { workflowBundle?: { code: string } } = {},
+): Promise<WorkerHandle> {
+  const log = logger.child({ component: 'worker' });
+  const client = KubeClient.fromDefault(cfg.kubeconfig);
+  client.onRequest = (verb, _p, status) => m.kubeRequests.inc({ verb, code: String(status) });
+  // All ServiceSets, for release-conflict checks without a LIST per pass.
+  const informer = new Informer(client, paths.serviceSets(), {
+    name: 'servicesets-worker',
+    onError: (e) => log.warn({ error: String(e) }, 'ServiceSet watch error'),
+  });
+  void informer.start().catch((e) => log.error({ error: String(e) }, 'ServiceSet informer failed'));
+  const connection = await connectWorker(cfg);
+  const worker = await Worker.create({
+    connection,
+    namespace: cfg.temporalNamespace,
+    taskQueue: cfg.taskQueue,
+    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : workflowSource()),
+    activities: createActivities(buildDeps(cfg, client, informer, logger.child({ component: 'activity' }))),
+    sinks: metricsSinks(),
+    maxConcurrentActivityTaskExecutions: cfg.maxConcurrentActivities,
+    maxCachedWorkflows: cfg.maxCachedWorkflows,
+    shutdownGraceTime: '10s',
+  });
+  m.services.reset();
+  const collect = setInterval(collectServiceStates, 5000);
+  collect.unref();
+  log.info(
+    { taskQueue: cfg.taskQueue, temporal: cfg.temporalAddress, namespace: cfg.temporalNamespace },
+    'worker started',
+  );
+  const done = worker.run().finally(async () => {
+    clearInterval(collect);
+    informer.stop();
+    client.close();
+    await connection.close();
+  });
+  return {
+    worker,
+    client,
+    informer,
+    done,
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await done;
+    },
+  };
+}

@@ -1,0 +1,114 @@
+// Messages of the ServiceSet workflow: shared by the workflow, the watcher and the CLI. Workflow-safe.
+import { defineQuery, defineSignal, defineUpdate, type Sinks } from '@temporalio/workflow';
+import type { ServiceState } from '../api/constants';
+import type { Memory } from '../core/status';
+import type { PlanError, ServiceSetRef } from '../core/types';
+
+/** The watcher saw a change to the ServiceSet or one of its objects; carries no state (level-triggered). */
+export interface ChangedSignal {
+  kind: string;
+  resourceVersion?: string;
+}
+export const changedSignal = defineSignal<[ChangedSignal]>('changed');
+
+/** Manual retry (Temporal Web UI, `temporal workflow signal`, or `ksm-flux retry`). */
+export interface RetrySignal {
+  reason?: string;
+}
+export const retrySignal = defineSignal<[RetrySignal?]>('retry');
+
+export interface RetryOutcome {
+  requestedAt: string;
+  pass: number;
+  services: ServiceLiveState[];
+  lastError?: string;
+}
+/** The same as the retry signal, but the caller waits for the pass it causes and gets its outcome. */
+export const retryUpdate = defineUpdate<RetryOutcome, [RetrySignal]>('retryNow');
+
+export interface ServiceLiveState {
+  key: string;
+  state: ServiceState;
+  message?: string;
+  version?: string;
+  flux?: string;
+}
+
+export interface Counters {
+  passes: number;
+  signals: number;
+  retries: number;
+  applies: number;
+  statusWrites: number;
+  activityErrors: number;
+  continuedAsNew: number;
+}
+
+export interface LiveState {
+  ref: ServiceSetRef;
+  phase: 'Starting' | 'Reconciling' | 'Waiting' | 'NotOwned' | 'ProviderNotReady' | 'Deleting' | 'Done';
+  owned: boolean;
+  lastPassAt?: string;
+  nextPollMs?: number;
+  services: ServiceLiveState[];
+  deployed: boolean;
+  lastError?: string;
+  counters: Counters;
+}
+export const stateQuery = defineQuery<LiveState>('state');
+
+/** Polling and deadlines; every one is a workflow input so tests run fast without time skipping. */
+export interface Timing {
+  /** Safety-net poll when nothing is in progress. */
+  quiescentPollMs: number;
+  /** First poll after a change; doubles while work is in progress, up to activePollMaxMs. */
+  activePollMinMs: number;
+  activePollMaxMs: number;
+  /** How long a Deployed service may look in-progress on an unchanged spec before we report it. */
+  flapToleranceMs: number;
+  /** How long deletion waits for Flux before orphaning (provider config deletionTimeout overrides). */
+  deletionTimeoutMs: number;
+  /** After orphaning, how long Flux gets to drop its finalizer before we remove it. */
+  finalizerGraceMs: number;
+  /** Passes per run before continue-as-new (the server's suggestion also triggers it). */
+  maxPassesPerRun: number;
+}
+
+export const defaultTiming: Timing = {
+  quiescentPollMs: 5 * 60_000,
+  activePollMinMs: 2_000,
+  activePollMaxMs: 60_000,
+  flapToleranceMs: 90_000,
+  deletionTimeoutMs: 10 * 60_000,
+  finalizerGraceMs: 2 * 60_000,
+  maxPassesPerRun: 1000,
+};
+
+/** State carried across continue-as-new. */
+export interface Carried {
+  memory: Memory;
+  rejected: Record<string, PlanError & { hash?: string }>;
+  counters: Counters;
+  retryPending: boolean;
+  deletionStartedAt?: number;
+  orphanedAt?: number;
+}
+
+export interface ServiceSetWorkflowInput {
+  ref: ServiceSetRef;
+  timing?: Partial<Timing>;
+  carried?: Carried;
+}
+
+/** Metrics the workflow reports to its worker (sinks do no I/O in workflow code and are skipped on replay). */
+export interface MetricsSinks extends Sinks {
+  metrics: {
+    pass(p: {
+      durationMs: number;
+      outcome: 'ok' | 'error' | 'deleting';
+      states: Partial<Record<ServiceState, number>>;
+      statusWritten: boolean;
+    }): void;
+    done(): void;
+  };
+}

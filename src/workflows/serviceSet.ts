@@ -1,0 +1,346 @@
+// One durable workflow per ServiceSet: wait for a signal, a retry or the next poll → observe → decide →
+// act → write status, until the ServiceSet is gone. Deterministic: only @temporalio/workflow and pure
+// modules; every Kubernetes call is an activity.
+import {
+  ActivityFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  log,
+  proxyActivities,
+  proxySinks,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { ServiceState } from '../api/constants';
+import type { Activities } from '../activities/types';
+import { decideDeletion, decidePass } from '../core/decide';
+import { edgeEvents, transitionEvents } from '../core/events';
+import { computeStatus, deletingStatus, statusEqual } from '../core/status';
+import type { Observation, ServiceSetRef, StatusView } from '../core/types';
+import {
+  changedSignal,
+  defaultTiming,
+  retrySignal,
+  retryUpdate,
+  stateQuery,
+  type Carried,
+  type Counters,
+  type LiveState,
+  type MetricsSinks,
+  type RetryOutcome,
+  type ServiceSetWorkflowInput,
+  type ServiceLiveState,
+} from './defs';
+
+/** Activity types whose failures are bad input: retrying cannot help. */
+export const NON_RETRYABLE = ['InvalidServiceSet', 'FluxObjectRejected'];
+
+const kube = proxyActivities<Activities>({
+  startToCloseTimeout: '60s',
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
+});
+
+const { metrics } = proxySinks<MetricsSinks>();
+
+const freshCounters = (): Counters => ({
+  passes: 0,
+  signals: 0,
+  retries: 0,
+  applies: 0,
+  statusWrites: 0,
+  activityErrors: 0,
+  continuedAsNew: 0,
+});
+
+function errorText(e: unknown): string {
+  if (e instanceof ActivityFailure && e.cause) return `${e.activityType}: ${e.cause.message}`;
+  if (e instanceof Error) return e.message;
+  return String(e);
+}
+
+export async function serviceSetWorkflow(input: ServiceSetWorkflowInput): Promise<void> {
+  const ref: ServiceSetRef = input.ref;
+  const timing = { ...defaultTiming, ...(input.timing ?? {}) };
+  const carried: Carried = input.carried ?? {
+    memory: {},
+    rejected: {},
+    counters: freshCounters(),
+    retryPending: false,
+  };
+  const counters = carried.counters;
+  let memory = carried.memory;
+  const rejected = carried.rejected;
+  let deletionStartedAt = carried.deletionStartedAt;
+  let orphanedAt = carried.orphanedAt;
+
+  let dirty = true;
+  let retryPending = carried.retryPending;
+  let retryEpoch = 0; // bumped by each retry request
+  let completedEpoch = 0; // the epoch the last finished pass had seen
+  let lastOutcome: RetryOutcome | undefined;
+
+  const live: LiveState = { ref, phase: 'Starting', owned: false, services: [], deployed: false, counters };
+
+  setHandler(changedSignal, () => {
+    dirty = true;
+    counters.signals++;
+  });
+  const requestRetry = () => {
+    retryPending = true;
+    dirty = true;
+    counters.retries++;
+    return ++retryEpoch;
+  };
+  setHandler(retrySignal, () => void requestRetry());
+  setHandler(retryUpdate, async () => {
+    const epoch = requestRetry();
+    await condition(() => completedEpoch >= epoch || live.phase === 'Done');
+    return lastOutcome ?? { requestedAt: new Date().toISOString(), pass: counters.passes, services: live.services };
+  });
+  setHandler(stateQuery, () => live);
+
+  let activeDelay = timing.activePollMinMs;
+  let passesThisRun = 0;
+
+  const publish = (status: StatusView, obs: Observation) => {
+    live.services = status.services.map((e): ServiceLiveState => {
+      const key = `${e.namespace}/${e.name}`;
+      const svc = obs.services.find((s) => s.key === key);
+      const f = svc?.flux ?? svc?.desired?.ref;
+      return {
+        key,
+        state: e.state,
+        ...(e.failureMessage ? { message: e.failureMessage } : {}),
+        ...(e.version ? { version: e.version } : {}),
+        ...(f ? { flux: `${f.kind}/${f.name}` } : {}),
+      };
+    });
+    live.deployed = status.deployed;
+  };
+
+  const writeStatusIfChanged = async (
+    obs: Observation,
+    status: StatusView,
+    events: ReturnType<typeof transitionEvents>,
+  ) => {
+    if (statusEqual(obs.status, status) && !events.length) return false;
+    const r = await kube.writeStatus(ref, status, events);
+    if (r.written) counters.statusWrites++;
+    return r.written;
+  };
+
+  /** One pass. Returns 'done' when the workflow should end, else the delay before the next pass. */
+  const pass = async (
+    retry: boolean,
+    now: Date,
+  ): Promise<{ done: true } | { done: false; nextDelay: number; wrote: boolean; deleting: boolean }> => {
+    const nowIso = now.toISOString();
+    const obs = await kube.observe(ref);
+    counters.passes++;
+    passesThisRun++;
+    live.lastPassAt = nowIso;
+    live.owned = obs.owned;
+    if (!obs.found) {
+      log.info('ServiceSet is gone; workflow ends', { ...ref });
+      return { done: true };
+    }
+
+    if (obs.deleting) {
+      if (!obs.hasFinalizer) return { done: true }; // not ours to finalize
+      live.phase = 'Deleting';
+      deletionStartedAt ??= now.getTime();
+      const d = deletingStatus(obs, nowIso);
+      publish(d.status, obs);
+      const wrote = await writeStatusIfChanged(
+        obs,
+        d.status,
+        transitionEvents(ref.uid, d.transitions, nowIso, d.status),
+      );
+      const timeoutMs =
+        obs.providerConfig.deletionTimeoutSeconds !== undefined
+          ? obs.providerConfig.deletionTimeoutSeconds * 1000
+          : timing.deletionTimeoutMs;
+      const step = decideDeletion(obs, now.getTime() - deletionStartedAt, timeoutMs, timing.finalizerGraceMs);
+      if (step.done) {
+        await kube.removeFinalizer(ref);
+        log.info('finalized ServiceSet', { ...ref });
+        return { done: true };
+      }
+      if (step.suspendFirst.length)
+        await kube.deleteFluxObjects(ref, step.suspendFirst, { suspendFirst: true, reason: 'deletion' });
+      if (step.del.length) await kube.deleteFluxObjects(ref, step.del, { suspendFirst: false, reason: 'deletion' });
+      if (step.orphan.length) {
+        await kube.orphanFluxObjects(ref, step.orphan);
+        orphanedAt ??= now.getTime();
+      }
+      if (step.stripFinalizer.length) await kube.stripFluxFinalizers(ref, step.stripFinalizer);
+      const nextDelay = activeDelay;
+      activeDelay = Math.min(activeDelay * 2, timing.activePollMaxMs);
+      return { done: false, nextDelay, wrote, deleting: true };
+    }
+
+    if (!obs.owned) {
+      live.phase = 'NotOwned';
+      live.lastError = obs.notOwnedReason;
+      // Nothing of ours here: end; the watcher starts a new run if that changes. With our finalizer
+      // we stay, so that a later deletion is finalized.
+      if (!obs.hasFinalizer) return { done: true };
+      return { done: false, nextDelay: timing.quiescentPollMs, wrote: false, deleting: false };
+    }
+
+    const plan = decidePass(obs, { retry, rejected });
+    if (plan.addFinalizer) {
+      await kube.addFinalizer(ref);
+      dirty = true; // go straight on with a fresh observation
+      return { done: false, nextDelay: 0, wrote: false, deleting: false };
+    }
+    if (retry) for (const k of Object.keys(rejected)) delete rejected[k];
+    let acted = false;
+    if (plan.handOver.length) {
+      await kube.deleteFluxObjects(ref, plan.handOver, { suspendFirst: true, reason: 'hand-over' });
+      acted = true;
+    }
+    if (plan.remove.length) {
+      await kube.deleteFluxObjects(ref, plan.remove, { suspendFirst: false, reason: 'service removed' });
+      acted = true;
+    }
+    if (plan.apply.length) {
+      const results = await kube.applyServices(ref, plan.apply);
+      counters.applies += results.filter((r) => r.ok).length;
+      for (const r of results) {
+        if (r.ok) delete rejected[r.key];
+        else if (r.error) rejected[r.key] = { ...r.error, ...(r.hash ? { hash: r.hash } : {}) };
+      }
+      acted = true;
+    }
+    if (plan.reconcileRequest.length) {
+      await kube.requestReconcile(ref, plan.reconcileRequest, nowIso);
+      acted = true;
+    }
+    // A rejection only stands for the input it was made for.
+    for (const [k, e] of Object.entries(rejected)) {
+      const svc = obs.services.find((s) => s.key === k);
+      if (!svc || (e.hash !== undefined && svc.desired?.hash !== e.hash)) delete rejected[k];
+    }
+
+    const out = computeStatus({
+      obs,
+      memory,
+      now: nowIso,
+      nowMs: now.getTime(),
+      applyErrors: rejected,
+      flapToleranceMs: timing.flapToleranceMs,
+    });
+    memory = out.memory;
+    const events = [
+      ...transitionEvents(ref.uid, out.transitions, nowIso, out.status),
+      ...edgeEvents(ref.uid, obs, obs.status, out.status, nowIso),
+    ];
+    const wrote = await writeStatusIfChanged(obs, out.status, events);
+    publish(out.status, obs);
+    const providerOk = obs.provider.ready && !obs.provider.suspended;
+    live.phase = providerOk ? 'Waiting' : 'ProviderNotReady';
+    live.lastError = undefined;
+
+    // Poll fast while something is in progress (backing off), slowly when settled; SMP changes wake us anyway.
+    const settled = !providerOk || out.status.services.every((e) => e.state === 'Deployed' || e.state === 'Deleted');
+    if (acted || wrote) activeDelay = timing.activePollMinMs;
+    let nextDelay = timing.quiescentPollMs;
+    if (!settled) {
+      nextDelay = activeDelay;
+      activeDelay = Math.min(activeDelay * 2, timing.activePollMaxMs);
+    } else {
+      activeDelay = timing.activePollMinMs;
+    }
+    // A Deployed verdict held through a Flux flap must be re-checked when the tolerance runs out.
+    if (Object.values(memory).some((m) => m.unsettledSince !== undefined))
+      nextDelay = Math.min(nextDelay, timing.flapToleranceMs);
+    return { done: false, nextDelay, wrote, deleting: false };
+  };
+
+  for (;;) {
+    dirty = false;
+    const epochAtStart = retryEpoch;
+    const retry = retryPending;
+    retryPending = false;
+    const now = new Date();
+    live.phase = 'Reconciling';
+    let nextDelay: number;
+    try {
+      const r = await pass(retry, now);
+      if (r.done) {
+        live.phase = 'Done';
+        completedEpoch = epochAtStart;
+        metrics.done();
+        return;
+      }
+      nextDelay = r.nextDelay;
+      lastOutcome = {
+        requestedAt: now.toISOString(),
+        pass: counters.passes,
+        services: live.services,
+        ...(live.lastError ? { lastError: live.lastError } : {}),
+      };
+      metrics.pass({
+        durationMs: Date.now() - now.getTime(),
+        outcome: r.deleting ? 'deleting' : 'ok',
+        states: stateCounts(live.services),
+        statusWritten: r.wrote,
+      });
+    } catch (e) {
+      if (!(e instanceof ActivityFailure)) throw e;
+      // Activities already retried with backoff; keep the workflow alive, report, and try again later.
+      counters.activityErrors++;
+      live.lastError = errorText(e);
+      live.phase = 'Waiting';
+      log.warn('reconcile pass failed; will retry', { ...ref, error: live.lastError });
+      nextDelay = activeDelay;
+      activeDelay = Math.min(activeDelay * 2, timing.activePollMaxMs);
+      lastOutcome = {
+        requestedAt: now.toISOString(),
+        pass: counters.passes,
+        services: live.services,
+        lastError: live.lastError,
+      };
+      metrics.pass({
+        durationMs: Date.now() - now.getTime(),
+        outcome: 'error',
+        states: stateCounts(live.services),
+        statusWritten: false,
+      });
+    }
+    completedEpoch = epochAtStart;
+
+    if (workflowInfo().continueAsNewSuggested || passesThisRun >= timing.maxPassesPerRun) {
+      await condition(allHandlersFinished);
+      counters.continuedAsNew++;
+      await continueAsNew<typeof serviceSetWorkflow>({
+        ref,
+        ...(input.timing ? { timing: input.timing } : {}),
+        carried: {
+          memory,
+          rejected,
+          counters,
+          retryPending: retryPending || retryEpoch > completedEpoch,
+          deletionStartedAt,
+          orphanedAt,
+        },
+      });
+    }
+    live.nextPollMs = dirty || retryPending ? 0 : nextDelay;
+    if (!dirty && !retryPending) await condition(() => dirty || retryPending, nextDelay);
+  }
+}
+
+function stateCounts(services: ServiceLiveState[]): Partial<Record<ServiceState, number>> {
+  const out: Partial<Record<ServiceState, number>> = {};
+  for (const s of services) out[s.state] = (out[s.state] ?? 0) + 1;
+  return out;
+}
