@@ -9,6 +9,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { bundleTo } from '../scripts/bundle-workflows';
 import { ensureBuilt } from '../src/testenv/build';
 import { down, envOf, up } from '../src/testenv/testenv';
 
@@ -80,6 +81,14 @@ async function main() {
       const s = await up({ dir, flux: e2e });
       process.stderr.write(`[test] control plane up in ${Date.now() - t0} ms (${dir})\n`);
       env = { ...env, ...envOf(s), KSM_FLUX_TESTENV_DIR: dir };
+    }
+    if (needsServers) {
+      // Bundle the workflows once for every worker the tests start.
+      const bundle = path.join(artifacts, 'workflow-bundle.js');
+      const t1 = Date.now();
+      await bundleTo(bundle);
+      process.stderr.write(`[test] workflow bundle in ${Date.now() - t1} ms\n`);
+      env.KSM_FLUX_WORKFLOW_BUNDLE = bundle;
     }
     code = await runNodeTests(files, env, tap);
   } finally {
