@@ -12,6 +12,12 @@ KUSTOMIZE_CONTROLLER_VERSION=${KUSTOMIZE_CONTROLLER_VERSION:-1.9.4}
 SOURCE_CONTROLLER_VERSION=${SOURCE_CONTROLLER_VERSION:-1.9.4}
 KCM_VERSION=${KCM_VERSION:-1.9.0}
 HELM_VERSION=${HELM_VERSION:-3.19.0}
+# Module versions a Flux controller build needs that the Go module proxy does not serve (403), each with the nearest
+# served stand-in; applied only while the original is unserved, and logged. helm/v4 fork v4.2.4-flux.1 (a
+# pre-release of v4.2.4) carries HC#1545 on top of helm v4.2.3, whose requirements match HC v1.6.3's go.mod
+# exactly (v4.2.4's raise grpc/otel); pkg/artifact v0.18.2 differs from v0.18.1 only by its pkg/oci requirement,
+# which SC v1.9.4 pins itself anyway.
+FLUX_SUBSTITUTES=${FLUX_SUBSTITUTES:-github.com/fluxcd/helm/v4@v4.2.4-flux.1=helm.sh/helm/v4@v4.2.3 github.com/fluxcd/pkg/artifact@v0.18.2=github.com/fluxcd/pkg/artifact@v0.18.1}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 SHARED_CRDS=${KSM_FLUX_SHARED_CRDS:-$REPO/../shared/crds}
 CACHE=${KSM_FLUX_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ksm-flux}
@@ -134,6 +140,9 @@ gomod_requires() {
   ' "$1"
 }
 
+served() { go mod download -json "$1" >/dev/null 2>&1; } # $1 module@version
+substitute() { local r; for r in $FLUX_SUBSTITUTES; do [ "${r%%=*}" != "$1" ] || echo "${r#*=}"; done; }
+
 # One Flux controller, built as a dependency of its own throwaway module (each gets its own, since their replaces
 # conflict, e.g. go-digest) with the upstream go.mod's non-local replaces copied in, so the build list matches
 # upstream's. `go install …@v` refuses modules with replaces, and the module zip lacks ./api.
@@ -143,10 +152,26 @@ build_flux_controller() { # $1 output dir, $2 name, $3 version
   local w; w=$(scratch)
   (
     cd "$w" && go mod init "local/$2-bin" >/dev/null 2>&1
-    local gomod r
+    local gomod r to sub
     gomod=$(go mod download -json "$mod@$ver" | sed -n 's/^[[:space:]]*"GoMod": "\([^"]*\)".*/\1/p')
     [ -n "$gomod" ] || { log "$2: cannot download $mod@$ver"; exit 1; }
-    for r in $(gomod_replaces "$gomod"); do go mod edit -replace="$r"; log "$2 $ver: replace ${r/=/ => } (from its go.mod)"; done
+    for r in $(gomod_replaces "$gomod"); do
+      to=${r#*=}
+      if ! served "$to"; then
+        sub=$(substitute "$to")
+        [ -n "$sub" ] || { log "$2 $ver: replace target $to is not served by the Go module proxy and has no substitute"; exit 1; }
+        log "$2 $ver: WARNING replace target $to is not served; using $sub instead (FLUX_SUBSTITUTES)"
+        r="${r%%=*}=$sub"
+      fi
+      go mod edit -replace="$r"; log "$2 $ver: replace ${r/=/ => } (from its go.mod)"
+    done
+    # Required versions that are not served get their stand-in, for that version only.
+    for r in $FLUX_SUBSTITUTES; do
+      to=${r%%=*}
+      gomod_requires "$gomod" | grep -qxF "${to%@*} ${to#*@}" || continue
+      served "$to" && continue
+      go mod edit -replace="$r"; log "$2 $ver: WARNING requires $to, which is not served; replace ${r/=/ => } (FLUX_SUBSTITUTES)"
+    done
     go get "$mod@$ver" >/dev/null 2>&1 || go get "$mod@$ver"
     # Every module the upstream go.mod requires must be selected at the same version here.
     local diff

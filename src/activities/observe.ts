@@ -283,6 +283,14 @@ export async function observe(deps: Deps, ref: ServiceSetRef): Promise<Observati
           hash: p.hash,
         };
       else so.planError = p.error;
+      // Flux reads the target's kubeconfig from this Secret; without it nothing can be deployed there.
+      if (p.ok && p.object.spec.kubeConfig && !base.target.kubeconfigSecretFound) {
+        so.planError = {
+          reason: 'KubeconfigSecretNotFound',
+          message: `kubeconfig Secret ${ns}/${secretName} of cluster ${ss.spec.cluster} not found (key "value")`,
+        };
+        delete so.desired;
+      }
     }
     if (type === 'Helm' && !so.uninstall && !deleting && own.owned && config) {
       const c = await conflictFor(deps, ss, svc, config.priority, templateOf);
