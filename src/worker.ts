@@ -43,7 +43,8 @@ export function installRuntime(logger: Logger, prometheusAddr?: string): void {
 
 /** The prebuilt workflow bundle in images; the TypeScript sources in a checkout. */
 export function workflowSource(): { workflowBundle: { codePath: string } } | { workflowsPath: string } {
-  if (process.env.KSM_FLUX_WORKFLOW_BUNDLE) return { workflowBundle: { codePath: process.env.KSM_FLUX_WORKFLOW_BUNDLE } };
+  if (process.env.KSM_FLUX_WORKFLOW_BUNDLE)
+    return { workflowBundle: { codePath: process.env.KSM_FLUX_WORKFLOW_BUNDLE } };
   const bundle = path.resolve(__dirname, '..', 'workflow-bundle.js');
   if (fs.existsSync(bundle) && !process.env.KSM_FLUX_WORKFLOWS_FROM_SOURCE)
     return { workflowBundle: { codePath: bundle } };

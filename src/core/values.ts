@@ -8,8 +8,10 @@ export function parseValues(src: string | null | undefined): ValuesResult {
   const doc = YAML.parseDocument(src, { prettyErrors: false, uniqueKeys: true });
   const err = doc.errors[0];
   if (err) {
-    const pos = err.linePos?.[0];
-    const where = pos ? `line ${pos.line}, column ${pos.col}` : 'unknown position';
+    const offset = err.pos[0];
+    const line = lineOf(src, offset);
+    const col = offset - src.lastIndexOf('\n', offset - 1);
+    const where = `line ${line}, column ${col}`;
     return { ok: false, message: `values: YAML syntax error at ${where}: ${err.message.split('\n')[0]}` };
   }
   if (doc.contents && YAML.isAlias(doc.contents)) return { ok: false, message: 'values: must be a YAML mapping' };

@@ -34,7 +34,11 @@ describe('adapter: ServiceSet → Flux objects → status', () => {
     smpName = uniqueName('smp');
     labels = { 'ksm.k0rdent.mirantis.com/adapter': adapter.cfg.adapterName };
     await createNamespace(kube, ns);
-    await createSmp(kube, { name: smpName, adapterName: adapter.cfg.adapterName, adapterNamespace: adapter.cfg.adapterNamespace });
+    await createSmp(kube, {
+      name: smpName,
+      adapterName: adapter.cfg.adapterName,
+      adapterNamespace: adapter.cfg.adapterNamespace,
+    });
     await createHelmTemplate(kube, ns, 'nginx-1-0-0');
     await createHelmTemplate(kube, ns, 'nginx-1-1-0');
     await createKustomizeTemplate(kube, ns, 'app-ks');
@@ -56,22 +60,35 @@ describe('adapter: ServiceSet → Flux objects → status', () => {
     const uid = ss.metadata.uid!;
     const got = await eventually('finalizer and workflow annotation', async () => {
       const o = await getServiceSet(kube, ns, 'cd1');
-      return o.metadata.finalizers?.includes(FINALIZER) && o.metadata.annotations?.[WORKFLOW_ID_ANNOTATION] === workflowIdFor(uid) && o;
+      return (
+        o.metadata.finalizers?.includes(FINALIZER) &&
+        o.metadata.annotations?.[WORKFLOW_ID_ANNOTATION] === workflowIdFor(uid) &&
+        o
+      );
     });
     assert.ok(got);
 
     const hrName = fluxObjectName('cd1', 'web', 'nginx');
     const ksName = fluxObjectName('cd1', 'apps', 'app');
-    const hr: any = await eventually('HelmRelease', () => kube.get(paths.flux({ kind: 'HelmRelease', namespace: ns, name: hrName })));
+    const hr: any = await eventually('HelmRelease', () =>
+      kube.get(paths.flux({ kind: 'HelmRelease', namespace: ns, name: hrName })),
+    );
     assert.equal(hr.spec.releaseName, 'nginx');
     assert.equal(hr.spec.targetNamespace, 'web');
     assert.equal(hr.spec.storageNamespace, 'web');
-    assert.deepEqual(hr.spec.chartRef, { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'HelmChart', name: 'nginx-1-0-0', namespace: ns });
+    assert.deepEqual(hr.spec.chartRef, {
+      apiVersion: 'source.toolkit.fluxcd.io/v1',
+      kind: 'HelmChart',
+      name: 'nginx-1-0-0',
+      namespace: ns,
+    });
     assert.deepEqual(hr.spec.kubeConfig, { secretRef: { name: 'cluster1-kubeconfig', key: 'value' } });
     assert.deepEqual(hr.spec.values, { replicaCount: 2 });
     assert.equal(hr.metadata.ownerReferences[0].uid, uid);
     assert.equal(hr.metadata.ownerReferences[0].controller, true);
-    const ks: any = await eventually('Kustomization', () => kube.get(paths.flux({ kind: 'Kustomization', namespace: ns, name: ksName })));
+    const ks: any = await eventually('Kustomization', () =>
+      kube.get(paths.flux({ kind: 'Kustomization', namespace: ns, name: ksName })),
+    );
     assert.equal(ks.spec.targetNamespace, 'apps');
     assert.equal(ks.spec.path, './deploy');
     assert.deepEqual(ks.spec.kubeConfig, { secretRef: { name: 'cluster1-kubeconfig', key: 'value' } });
@@ -81,7 +98,12 @@ describe('adapter: ServiceSet → Flux objects → status', () => {
       return o.status?.services?.length === 2 && o;
     });
     assert.equal(provisioning.status.deployed, false);
-    assert.deepEqual(provisioning.status.cluster, { apiVersion: 'k0rdent.mirantis.com/v1beta1', kind: 'ClusterDeployment', name: 'cluster1', namespace: ns });
+    assert.deepEqual(provisioning.status.cluster, {
+      apiVersion: 'k0rdent.mirantis.com/v1beta1',
+      kind: 'ClusterDeployment',
+      name: 'cluster1',
+      namespace: ns,
+    });
     assert.deepEqual(provisioning.status.provider, { ready: true, suspended: false });
     const helmEntry = provisioning.status.services.find((s: any) => s.name === 'nginx');
     assert.equal(helmEntry.type, 'Helm');
@@ -91,8 +113,16 @@ describe('adapter: ServiceSet → Flux objects → status', () => {
     assert.equal(cond.message, '0/2');
     assert.equal(cond.status, 'False');
 
-    await setFluxStatus(kube, { kind: 'HelmRelease', namespace: ns, name: hrName }, { ready: 'True', reason: 'InstallSucceeded', message: 'Helm install succeeded' });
-    await setFluxStatus(kube, { kind: 'Kustomization', namespace: ns, name: ksName }, { ready: 'True', reason: 'ReconciliationSucceeded', message: 'Applied revision: main@sha1:abc' });
+    await setFluxStatus(
+      kube,
+      { kind: 'HelmRelease', namespace: ns, name: hrName },
+      { ready: 'True', reason: 'InstallSucceeded', message: 'Helm install succeeded' },
+    );
+    await setFluxStatus(
+      kube,
+      { kind: 'Kustomization', namespace: ns, name: ksName },
+      { ready: 'True', reason: 'ReconciliationSucceeded', message: 'Applied revision: main@sha1:abc' },
+    );
     const deployed: any = await eventually('deployed', async () => {
       const o = await getServiceSet(kube, ns, 'cd1');
       return o.status?.deployed === true && o;
@@ -107,8 +137,14 @@ describe('adapter: ServiceSet → Flux objects → status', () => {
       'entries sorted by namespace/name',
     );
     const evs = await events(kube, ns);
-    assert.ok(evs.some((e) => e.reason === 'ServiceDeployed' && e.regarding.name === 'cd1' && /web\/nginx/.test(e.note)), 'a Deployed event');
-    assert.ok(evs.some((e) => e.reason === 'ServiceProvisioning'), 'a Provisioning event');
+    assert.ok(
+      evs.some((e) => e.reason === 'ServiceDeployed' && e.regarding.name === 'cd1' && /web\/nginx/.test(e.note)),
+      'a Deployed event',
+    );
+    assert.ok(
+      evs.some((e) => e.reason === 'ServiceProvisioning'),
+      'a Provisioning event',
+    );
   });
 
   it('writes nothing while quiescent', async () => {
@@ -127,24 +163,50 @@ describe('adapter: ServiceSet → Flux objects → status', () => {
 
   it('keeps Deployed through a periodic Flux Reconciling flap, then reports a real failure at once', async () => {
     const ksName = fluxObjectName('cd1', 'apps', 'app');
-    const t0 = (await getServiceSet(kube, ns, 'cd1')).status.services.find((s: any) => s.name === 'app').lastStateTransitionTime;
-    await setFluxStatus(kube, { kind: 'Kustomization', namespace: ns, name: ksName }, { ready: 'Unknown', reason: 'Progressing', message: 'Reconciliation in progress', reconciling: true });
+    const t0 = (await getServiceSet(kube, ns, 'cd1')).status.services.find(
+      (s: any) => s.name === 'app',
+    ).lastStateTransitionTime;
+    await setFluxStatus(
+      kube,
+      { kind: 'Kustomization', namespace: ns, name: ksName },
+      { ready: 'Unknown', reason: 'Progressing', message: 'Reconciliation in progress', reconciling: true },
+    );
     await sleep(1500);
     let o = await getServiceSet(kube, ns, 'cd1');
-    assert.equal(o.status.services.find((s: any) => s.name === 'app').state, 'Deployed', 'held within the flap tolerance');
-    await setFluxStatus(kube, { kind: 'Kustomization', namespace: ns, name: ksName }, { ready: 'True', reason: 'ReconciliationSucceeded' });
+    assert.equal(
+      o.status.services.find((s: any) => s.name === 'app').state,
+      'Deployed',
+      'held within the flap tolerance',
+    );
+    await setFluxStatus(
+      kube,
+      { kind: 'Kustomization', namespace: ns, name: ksName },
+      { ready: 'True', reason: 'ReconciliationSucceeded' },
+    );
     await sleep(1000);
     o = await getServiceSet(kube, ns, 'cd1');
     const app = o.status.services.find((s: any) => s.name === 'app');
     assert.equal(app.state, 'Deployed');
     assert.equal(app.lastStateTransitionTime, t0, 'lastStateTransitionTime did not move');
 
-    await setFluxStatus(kube, { kind: 'Kustomization', namespace: ns, name: ksName }, { ready: 'False', reason: 'ReconciliationFailed', message: 'Deployment/apps/app dry-run failed: field is immutable' });
-    const failed: any = await eventually('Failed with the Flux message', async () => {
-      const x = await getServiceSet(kube, ns, 'cd1');
-      const e = x.status.services.find((s: any) => s.name === 'app');
-      return e.state === 'Failed' && e;
-    }, 10_000);
+    await setFluxStatus(
+      kube,
+      { kind: 'Kustomization', namespace: ns, name: ksName },
+      {
+        ready: 'False',
+        reason: 'ReconciliationFailed',
+        message: 'Deployment/apps/app dry-run failed: field is immutable',
+      },
+    );
+    const failed: any = await eventually(
+      'Failed with the Flux message',
+      async () => {
+        const x = await getServiceSet(kube, ns, 'cd1');
+        const e = x.status.services.find((s: any) => s.name === 'app');
+        return e.state === 'Failed' && e;
+      },
+      10_000,
+    );
     assert.match(failed.failureMessage, /ReconciliationFailed: Deployment\/apps\/app dry-run failed/);
     assert.notEqual(failed.lastStateTransitionTime, t0);
     const evs = await events(kube, ns);
@@ -154,7 +216,9 @@ describe('adapter: ServiceSet → Flux objects → status', () => {
   it('upgrades: a new template and version are applied, and the version is stamped only when Flux confirms', async () => {
     const hrName = fluxObjectName('cd1', 'web', 'nginx');
     const ss = await getServiceSet(kube, ns, 'cd1');
-    const services = ss.spec.services.map((s: any) => (s.name === 'nginx' ? { ...s, template: 'nginx-1-1-0', version: '1.1.0' } : s));
+    const services = ss.spec.services.map((s: any) =>
+      s.name === 'nginx' ? { ...s, template: 'nginx-1-1-0', version: '1.1.0' } : s,
+    );
     await kube.mergePatch(paths.serviceSet(ns, 'cd1'), { spec: { services } });
     const hr: any = await eventually('HelmRelease moved to the new chart', async () => {
       const o: any = await kube.get(paths.flux({ kind: 'HelmRelease', namespace: ns, name: hrName }));
@@ -167,7 +231,11 @@ describe('adapter: ServiceSet → Flux objects → status', () => {
       return e.state === 'Provisioning' && e;
     });
     assert.equal(mid.version, undefined, 'the template changed: the old version no longer describes it');
-    await setFluxStatus(kube, { kind: 'HelmRelease', namespace: ns, name: hrName }, { ready: 'True', reason: 'UpgradeSucceeded' });
+    await setFluxStatus(
+      kube,
+      { kind: 'HelmRelease', namespace: ns, name: hrName },
+      { ready: 'True', reason: 'UpgradeSucceeded' },
+    );
     await eventually('Deployed 1.1.0', async () => {
       const o = await getServiceSet(kube, ns, 'cd1');
       const e = o.status.services.find((s: any) => s.name === 'nginx');
@@ -178,11 +246,19 @@ describe('adapter: ServiceSet → Flux objects → status', () => {
   it('removes the Flux object of a service dropped from the spec', async () => {
     const ksName = fluxObjectName('cd1', 'apps', 'app');
     const ss = await getServiceSet(kube, ns, 'cd1');
-    await kube.mergePatch(paths.serviceSet(ns, 'cd1'), { spec: { services: ss.spec.services.filter((s: any) => s.name !== 'app') } });
-    await eventually('Kustomization deleted', async () => !(await kube.get(paths.flux({ kind: 'Kustomization', namespace: ns, name: ksName }))));
+    await kube.mergePatch(paths.serviceSet(ns, 'cd1'), {
+      spec: { services: ss.spec.services.filter((s: any) => s.name !== 'app') },
+    });
+    await eventually(
+      'Kustomization deleted',
+      async () => !(await kube.get(paths.flux({ kind: 'Kustomization', namespace: ns, name: ksName }))),
+    );
     await eventually('status entry dropped', async () => {
       const o = await getServiceSet(kube, ns, 'cd1');
-      return o.status.services.length === 1 && o.status.conditions.find((c: any) => c.type === 'ServicesInReadyState').message === '1/1';
+      return (
+        o.status.services.length === 1 &&
+        o.status.conditions.find((c: any) => c.type === 'ServicesInReadyState').message === '1/1'
+      );
     });
   });
 });

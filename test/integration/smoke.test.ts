@@ -37,11 +37,23 @@ describe('control plane smoke', () => {
   before(async () => createNamespace(kube, ns));
 
   it('accepts a valid ServiceSet and its status', async () => {
-    await kube.create(paths.serviceSets(ns), serviceSetBody('ok', [{ name: 'nginx', namespace: 'web', template: 'nginx-1-0-0' }]));
+    await kube.create(
+      paths.serviceSets(ns),
+      serviceSetBody('ok', [{ name: 'nginx', namespace: 'web', template: 'nginx-1-0-0' }]),
+    );
     const st = await kube.mergePatch(`${paths.serviceSet(ns, 'ok')}/status`, {
       status: {
         deployed: false,
-        services: [{ name: 'nginx', namespace: 'web', template: 'nginx-1-0-0', type: 'Helm', state: 'Provisioning', lastStateTransitionTime: new Date().toISOString() }],
+        services: [
+          {
+            name: 'nginx',
+            namespace: 'web',
+            template: 'nginx-1-0-0',
+            type: 'Helm',
+            state: 'Provisioning',
+            lastStateTransitionTime: new Date().toISOString(),
+          },
+        ],
       },
     });
     assert.equal((st as any).status.services[0].state, 'Provisioning');
@@ -56,7 +68,9 @@ describe('control plane smoke', () => {
   });
 
   it('rejects a service without a template (required)', async () => {
-    const e = await rejected(kube.create(paths.serviceSets(ns), serviceSetBody('no-template', [{ name: 'x', namespace: 'y' }])));
+    const e = await rejected(
+      kube.create(paths.serviceSets(ns), serviceSetBody('no-template', [{ name: 'x', namespace: 'y' }])),
+    );
     assert.match(e.message, /template/);
   });
 
@@ -64,7 +78,19 @@ describe('control plane smoke', () => {
     await kube.create(paths.serviceSets(ns), serviceSetBody('bad-state', []));
     const e = await rejected(
       kube.mergePatch(`${paths.serviceSet(ns, 'bad-state')}/status`, {
-        status: { deployed: false, services: [{ name: 'a', namespace: 'b', template: 't', type: 'Helm', state: 'Sleeping', lastStateTransitionTime: new Date().toISOString() }] },
+        status: {
+          deployed: false,
+          services: [
+            {
+              name: 'a',
+              namespace: 'b',
+              template: 't',
+              type: 'Helm',
+              state: 'Sleeping',
+              lastStateTransitionTime: new Date().toISOString(),
+            },
+          ],
+        },
       }),
     );
     assert.match(e.message, /Sleeping|Unsupported value/);
@@ -74,14 +100,29 @@ describe('control plane smoke', () => {
     await kube.create(paths.serviceSets(ns), serviceSetBody('bad-type', []));
     const e = await rejected(
       kube.mergePatch(`${paths.serviceSet(ns, 'bad-type')}/status`, {
-        status: { deployed: false, services: [{ name: 'a', namespace: 'b', template: 't', type: '', state: 'Pending', lastStateTransitionTime: new Date().toISOString() }] },
+        status: {
+          deployed: false,
+          services: [
+            {
+              name: 'a',
+              namespace: 'b',
+              template: 't',
+              type: '',
+              state: 'Pending',
+              lastStateTransitionTime: new Date().toISOString(),
+            },
+          ],
+        },
       }),
     );
     assert.equal(e.status, 422);
   });
 
   it('accepts a HelmRelease v2 and a Kustomization v1 built from our types', async () => {
-    const ss = ServiceSet.parse({ ...serviceSetBody('planned', []), metadata: { name: 'planned', namespace: ns, uid: '00000000-0000-0000-0000-000000000001' } });
+    const ss = ServiceSet.parse({
+      ...serviceSetBody('planned', []),
+      metadata: { name: 'planned', namespace: ns, uid: '00000000-0000-0000-0000-000000000001' },
+    });
     const config = ProviderConfig.parse({ timeout: '2m' });
     const helmT = ServiceTemplate.parse({
       metadata: { name: 'nginx-1-0-0', namespace: ns, uid: 'u1' },
@@ -90,20 +131,40 @@ describe('control plane smoke', () => {
     });
     const ksT = ServiceTemplate.parse({
       metadata: { name: 'app-ks', namespace: ns, uid: 'u2' },
-      spec: { kustomize: { deploymentType: 'Remote', localSourceRef: { kind: 'GitRepository', name: 'repo' }, path: './deploy' } },
+      spec: {
+        kustomize: {
+          deploymentType: 'Remote',
+          localSourceRef: { kind: 'GitRepository', name: 'repo' },
+          path: './deploy',
+        },
+      },
       status: { valid: true, sourceStatus: { kind: 'GitRepository', name: 'repo', namespace: ns } },
     });
-    const hr = planService({ serviceSet: ss, config, paused: false }, { name: 'nginx', namespace: 'web', template: 'nginx-1-0-0', values: 'replicaCount: 2\nimage:\n  tag: "1.27"\n' }, helmT);
-    const ks = planService({ serviceSet: ss, config, paused: true }, { name: 'app', namespace: 'apps', template: 'app-ks' }, ksT);
+    const hr = planService(
+      { serviceSet: ss, config, paused: false },
+      { name: 'nginx', namespace: 'web', template: 'nginx-1-0-0', values: 'replicaCount: 2\nimage:\n  tag: "1.27"\n' },
+      helmT,
+    );
+    const ks = planService(
+      { serviceSet: ss, config, paused: true },
+      { name: 'app', namespace: 'apps', template: 'app-ks' },
+      ksT,
+    );
     assert.ok(hr.ok && ks.ok);
     for (const obj of [hr.object, ks.object]) {
       const path = paths.flux({ kind: obj.kind, namespace: ns, name: obj.metadata.name });
       // No owner: the garbage collector would remove objects whose owner ServiceSet does not exist.
-      const got = await kube.apply(path, { ...obj, metadata: { ...obj.metadata, namespace: ns, ownerReferences: [] } }, 'ksm-flux-smoke');
+      const got = await kube.apply(
+        path,
+        { ...obj, metadata: { ...obj.metadata, namespace: ns, ownerReferences: [] } },
+        'ksm-flux-smoke',
+      );
       assert.equal(got.kind, obj.kind);
       assert.deepEqual((got as any).spec.interval, obj.spec.interval);
     }
-    const got = (await kube.get(paths.flux({ kind: 'HelmRelease', namespace: ns, name: hr.object.metadata.name }))) as any;
+    const got = (await kube.get(
+      paths.flux({ kind: 'HelmRelease', namespace: ns, name: hr.object.metadata.name }),
+    )) as any;
     assert.deepEqual(got.spec.values, { replicaCount: 2, image: { tag: '1.27' } });
     assert.equal(got.spec.releaseName, 'nginx');
     assert.equal(got.spec.install.disableWait, true);
@@ -113,7 +174,12 @@ describe('control plane smoke', () => {
     const e = await rejected(
       kube.apply(
         paths.flux({ kind: 'HelmRelease', namespace: ns, name: 'too-long' }),
-        { apiVersion: 'helm.toolkit.fluxcd.io/v2', kind: 'HelmRelease', metadata: { name: 'too-long', namespace: ns }, spec: { interval: '5m', releaseName: 'x'.repeat(54), chartRef: { kind: 'HelmChart', name: 'c' } } },
+        {
+          apiVersion: 'helm.toolkit.fluxcd.io/v2',
+          kind: 'HelmRelease',
+          metadata: { name: 'too-long', namespace: ns },
+          spec: { interval: '5m', releaseName: 'x'.repeat(54), chartRef: { kind: 'HelmChart', name: 'c' } },
+        },
         'ksm-flux-smoke',
       ),
     );
@@ -140,7 +206,9 @@ describe('control plane smoke', () => {
         activities: { greet: async (name: string) => `hello ${name}` },
       });
       const client = new Client({ connection, namespace: env.temporalNamespace });
-      const result = await worker.runUntil(client.workflow.execute('smokeWorkflow', { taskQueue, workflowId: uniqueName('smoke-wf'), args: ['ksm-flux'] }));
+      const result = await worker.runUntil(
+        client.workflow.execute('smokeWorkflow', { taskQueue, workflowId: uniqueName('smoke-wf'), args: ['ksm-flux'] }),
+      );
       assert.equal(result, 'hello ksm-flux');
       await native.close();
     });

@@ -38,7 +38,10 @@ export function testConfig(flags: Record<string, string> = {}): Config {
   );
 }
 
-export async function startTestAdapter(flags: Record<string, string> = {}, mode: 'run' | 'watcher' | 'worker' = 'run'): Promise<TestAdapter> {
+export async function startTestAdapter(
+  flags: Record<string, string> = {},
+  mode: 'run' | 'watcher' | 'worker' = 'run',
+): Promise<TestAdapter> {
   const cfg = testConfig(flags);
   const h = await startAdapter(mode, cfg, createLogger(cfg.logLevel, 'ksm-flux-test'));
   return Object.assign(h, { cfg });

@@ -21,7 +21,10 @@ let cached: TestEnv | undefined;
 export function testEnv(): TestEnv {
   if (cached) return cached;
   const { KUBECONFIG, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_UI_URL } = process.env;
-  assert.ok(KUBECONFIG && TEMPORAL_ADDRESS, 'integration tests need the control plane: run them with `npm test` (test/run.ts starts it)');
+  assert.ok(
+    KUBECONFIG && TEMPORAL_ADDRESS,
+    'integration tests need the control plane: run them with `npm test` (test/run.ts starts it)',
+  );
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(KUBECONFIG);
   cached = {
@@ -41,7 +44,12 @@ export function uniqueName(prefix: string): string {
 }
 
 /** Polls fn until it returns a truthy value; the assertion message says what was awaited and the last value seen. */
-export async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 30_000, intervalMs = 100): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+  intervalMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -52,7 +60,10 @@ export async function eventually<T>(what: string, fn: () => Promise<T | undefine
     } catch (e) {
       last = e instanceof Error ? e.message : e;
     }
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for: ${what}; last: ${JSON.stringify(last)?.slice(0, 2000)}`);
+    if (Date.now() > deadline)
+      assert.fail(
+        `timed out after ${timeoutMs} ms waiting for: ${what}; last: ${JSON.stringify(last)?.slice(0, 2000)}`,
+      );
     await sleep(intervalMs);
   }
 }
@@ -65,7 +76,10 @@ export interface SmpOptions {
   name: string;
   adapterName: string;
   adapterNamespace: string;
-  selector?: { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] };
+  selector?: {
+    matchLabels?: Record<string, string>;
+    matchExpressions?: { key: string; operator: string; values?: string[] }[];
+  };
   ready?: boolean;
   suspend?: boolean;
 }
@@ -76,7 +90,13 @@ export async function createSmp(kube: KubeClient, o: SmpOptions): Promise<KubeOb
     kind: 'StateManagementProvider',
     metadata: { name: o.name },
     spec: {
-      adapter: { apiVersion: 'apps/v1', kind: 'Deployment', name: o.adapterName, namespace: o.adapterNamespace, readinessRule: 'true' },
+      adapter: {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        name: o.adapterName,
+        namespace: o.adapterNamespace,
+        readinessRule: 'true',
+      },
       provisioner: [],
       provisionerCRDs: [],
       selector: o.selector ?? { matchLabels: { 'ksm.k0rdent.mirantis.com/adapter': o.adapterName } },
@@ -92,33 +112,64 @@ export async function setSmpReady(kube: KubeClient, name: string, ready: boolean
 }
 
 /** A Helm ServiceTemplate as kcm's template controller leaves it: status.chartRef names a HelmChart. */
-export async function createHelmTemplate(kube: KubeClient, ns: string, name: string, opts: { valid?: boolean; validationError?: string; chartRef?: boolean; helmOptions?: Record<string, unknown> } = {}): Promise<void> {
+export async function createHelmTemplate(
+  kube: KubeClient,
+  ns: string,
+  name: string,
+  opts: { valid?: boolean; validationError?: string; chartRef?: boolean; helmOptions?: Record<string, unknown> } = {},
+): Promise<void> {
   await kube.create(paths.serviceTemplates(ns), {
     apiVersion: K0RDENT_API_VERSION,
     kind: 'ServiceTemplate',
     metadata: { name, namespace: ns },
-    spec: { helm: { chartSpec: { chart: name, version: '1.0.0', interval: '10m', sourceRef: { kind: 'HelmRepository', name: 'repo' } } }, ...(opts.helmOptions ? { helmOptions: opts.helmOptions } : {}) },
+    spec: {
+      helm: {
+        chartSpec: {
+          chart: name,
+          version: '1.0.0',
+          interval: '10m',
+          sourceRef: { kind: 'HelmRepository', name: 'repo' },
+        },
+      },
+      ...(opts.helmOptions ? { helmOptions: opts.helmOptions } : {}),
+    },
   });
   await kube.mergePatch(`${paths.serviceTemplate(ns, name)}/status`, {
     status: {
       valid: opts.valid ?? true,
       ...(opts.validationError ? { validationError: opts.validationError } : {}),
-      ...(opts.chartRef === false ? {} : { chartRef: { kind: 'HelmChart', name, namespace: ns }, chartVersion: '1.0.0' }),
+      ...(opts.chartRef === false
+        ? {}
+        : { chartRef: { kind: 'HelmChart', name, namespace: ns }, chartVersion: '1.0.0' }),
     },
   });
 }
 
 /** A Kustomize (or Resources) ServiceTemplate whose Flux source is ready. */
-export async function createKustomizeTemplate(kube: KubeClient, ns: string, name: string, opts: { resources?: boolean; deploymentType?: 'Local' | 'Remote'; sourceKind?: string; path?: string } = {}): Promise<void> {
+export async function createKustomizeTemplate(
+  kube: KubeClient,
+  ns: string,
+  name: string,
+  opts: { resources?: boolean; deploymentType?: 'Local' | 'Remote'; sourceKind?: string; path?: string } = {},
+): Promise<void> {
   const field = opts.resources ? 'resources' : 'kustomize';
   await kube.create(paths.serviceTemplates(ns), {
     apiVersion: K0RDENT_API_VERSION,
     kind: 'ServiceTemplate',
     metadata: { name, namespace: ns },
-    spec: { [field]: { deploymentType: opts.deploymentType ?? 'Remote', localSourceRef: { kind: opts.sourceKind ?? 'GitRepository', name: `${name}-src` }, path: opts.path ?? './deploy' } },
+    spec: {
+      [field]: {
+        deploymentType: opts.deploymentType ?? 'Remote',
+        localSourceRef: { kind: opts.sourceKind ?? 'GitRepository', name: `${name}-src` },
+        path: opts.path ?? './deploy',
+      },
+    },
   });
   await kube.mergePatch(`${paths.serviceTemplate(ns, name)}/status`, {
-    status: { valid: true, sourceStatus: { kind: opts.sourceKind ?? 'GitRepository', name: `${name}-src`, namespace: ns } },
+    status: {
+      valid: true,
+      sourceStatus: { kind: opts.sourceKind ?? 'GitRepository', name: `${name}-src`, namespace: ns },
+    },
   });
 }
 
@@ -135,15 +186,34 @@ export interface SvcSpec {
 
 export async function createServiceSet(
   kube: KubeClient,
-  o: { namespace: string; name: string; provider: string; cluster?: string; selfManagement?: boolean; labels?: Record<string, string>; annotations?: Record<string, string>; config?: unknown; services: SvcSpec[] },
+  o: {
+    namespace: string;
+    name: string;
+    provider: string;
+    cluster?: string;
+    selfManagement?: boolean;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    config?: unknown;
+    services: SvcSpec[];
+  },
 ): Promise<KubeObject> {
   return kube.create(paths.serviceSets(o.namespace), {
     apiVersion: K0RDENT_API_VERSION,
     kind: 'ServiceSet',
-    metadata: { name: o.name, namespace: o.namespace, labels: o.labels ?? {}, ...(o.annotations ? { annotations: o.annotations } : {}) },
+    metadata: {
+      name: o.name,
+      namespace: o.namespace,
+      labels: o.labels ?? {},
+      ...(o.annotations ? { annotations: o.annotations } : {}),
+    },
     spec: {
       cluster: o.cluster ?? 'cluster1',
-      provider: { name: o.provider, ...(o.selfManagement ? { selfManagement: true } : {}), ...(o.config !== undefined ? { config: o.config } : {}) },
+      provider: {
+        name: o.provider,
+        ...(o.selfManagement ? { selfManagement: true } : {}),
+        ...(o.config !== undefined ? { config: o.config } : {}),
+      },
       services: o.services.map((s) => ({ namespace: 'default', version: s.template, ...s })),
     },
   });
@@ -168,16 +238,33 @@ type Cond = { type: string; status: 'True' | 'False' | 'Unknown'; reason: string
 export async function setFluxStatus(
   kube: KubeClient,
   ref: { kind: 'HelmRelease' | 'Kustomization'; namespace: string; name: string },
-  o: { ready: 'True' | 'False' | 'Unknown'; reason?: string; message?: string; stalled?: boolean; reconciling?: boolean; observedCurrent?: boolean; extra?: Record<string, unknown> },
+  o: {
+    ready: 'True' | 'False' | 'Unknown';
+    reason?: string;
+    message?: string;
+    stalled?: boolean;
+    reconciling?: boolean;
+    observedCurrent?: boolean;
+    extra?: Record<string, unknown>;
+  },
 ): Promise<void> {
   const obj = await kube.get(paths.flux(ref));
   assert.ok(obj, `${ref.kind} ${ref.namespace}/${ref.name} exists`);
   const gen = (obj.metadata.generation as number) ?? 1;
   const observed = o.observedCurrent === false ? gen - 1 : gen;
   const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-  const conds: Cond[] = [{ type: 'Ready', status: o.ready, reason: o.reason ?? (o.ready === 'True' ? 'InstallSucceeded' : 'Progressing'), message: o.message ?? '' }];
-  if (o.stalled) conds.push({ type: 'Stalled', status: 'True', reason: o.reason ?? 'RetriesExceeded', message: o.message ?? '' });
-  if (o.reconciling) conds.push({ type: 'Reconciling', status: 'True', reason: 'Progressing', message: 'reconciliation in progress' });
+  const conds: Cond[] = [
+    {
+      type: 'Ready',
+      status: o.ready,
+      reason: o.reason ?? (o.ready === 'True' ? 'InstallSucceeded' : 'Progressing'),
+      message: o.message ?? '',
+    },
+  ];
+  if (o.stalled)
+    conds.push({ type: 'Stalled', status: 'True', reason: o.reason ?? 'RetriesExceeded', message: o.message ?? '' });
+  if (o.reconciling)
+    conds.push({ type: 'Reconciling', status: 'True', reason: 'Progressing', message: 'reconciliation in progress' });
   await kube.mergePatch(`${paths.flux(ref)}/status`, {
     status: {
       observedGeneration: observed,
@@ -188,10 +275,19 @@ export async function setFluxStatus(
   });
 }
 
-export async function listFlux(kube: KubeClient, kind: 'HelmRelease' | 'Kustomization', ns: string, labelSelector?: string): Promise<KubeObject[]> {
-  return (await kube.list(kind === 'HelmRelease' ? paths.helmReleases(ns) : paths.kustomizations(ns), labelSelector)).items;
+export async function listFlux(
+  kube: KubeClient,
+  kind: 'HelmRelease' | 'Kustomization',
+  ns: string,
+  labelSelector?: string,
+): Promise<KubeObject[]> {
+  return (await kube.list(kind === 'HelmRelease' ? paths.helmReleases(ns) : paths.kustomizations(ns), labelSelector))
+    .items;
 }
 
-export async function events(kube: KubeClient, ns: string): Promise<{ reason: string; type: string; note: string; regarding: { name: string } }[]> {
+export async function events(
+  kube: KubeClient,
+  ns: string,
+): Promise<{ reason: string; type: string; note: string; regarding: { name: string } }[]> {
   return (await kube.list(paths.events(ns))).items as never;
 }

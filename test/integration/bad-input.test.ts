@@ -1,0 +1,174 @@
+// Bad input gives a clear, named error in the ServiceSet status and an Event; nothing crashes, nothing
+// else is disturbed, and fixing the input recovers without a manual step.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { fluxObjectName } from '../../src/core/names';
+import { paths } from '../../src/kube/paths';
+import { startTestAdapter, type TestAdapter } from '../support/adapter';
+import {
+  createHelmTemplate,
+  createKubeconfigSecret,
+  createKustomizeTemplate,
+  createNamespace,
+  createServiceSet,
+  createSmp,
+  events,
+  eventually,
+  getServiceSet,
+  sleep,
+  testEnv,
+  uniqueName,
+} from '../support/env';
+
+describe('bad input', () => {
+  const { kube } = testEnv();
+  const ns = uniqueName('bad');
+  let adapter: TestAdapter;
+  let smp: string;
+  const hrPath = (ss: string, svc: string) =>
+    paths.flux({ kind: 'HelmRelease', namespace: ns, name: fluxObjectName(ss, 'web', svc) });
+  const entry = async (ss: string, svc: string) =>
+    (await getServiceSet(kube, ns, ss))?.status?.services?.find((s: any) => s.name === svc);
+  const failedWith = (ss: string, svc: string, re: RegExp) =>
+    eventually(`${ss}/${svc} Failed with ${re}`, async () => {
+      const e = await entry(ss, svc);
+      return e?.state === 'Failed' && re.test(e.failureMessage ?? '') && e;
+    });
+
+  before(async () => {
+    adapter = await startTestAdapter();
+    smp = uniqueName('smp');
+    await createNamespace(kube, ns);
+    await createSmp(kube, {
+      name: smp,
+      adapterName: adapter.cfg.adapterName,
+      adapterNamespace: adapter.cfg.adapterNamespace,
+      selector: {},
+    });
+    await createHelmTemplate(kube, ns, 'good');
+    await createHelmTemplate(kube, ns, 'broken', {
+      valid: false,
+      validationError: 'chart nginx 9.9.9 not found in repository',
+    });
+    await createHelmTemplate(kube, ns, 'unready', { chartRef: false });
+    await createKustomizeTemplate(kube, ns, 'cm-source', { sourceKind: 'ConfigMap' });
+    await createKubeconfigSecret(kube, ns, 'cluster1');
+  });
+  after(async () => adapter?.stop());
+
+  it('invalid provider config: named key in a condition and a Warning event, nothing applied; fixing it applies', async () => {
+    await createServiceSet(kube, {
+      namespace: ns,
+      name: 'cfg',
+      provider: smp,
+      config: { interval: '5m', retries: 3, priority: 'high' },
+      services: [{ name: 'a-cfg', namespace: 'web', template: 'good' }],
+    });
+    const o: any = await eventually('ProviderConfigValid=False', async () => {
+      const x = await getServiceSet(kube, ns, 'cfg');
+      return x?.status?.conditions?.find((c: any) => c.type === 'ProviderConfigValid' && c.status === 'False') && x;
+    });
+    const c = o.status.conditions.find((x: any) => x.type === 'ProviderConfigValid');
+    assert.equal(c.reason, 'ProviderConfigInvalid');
+    assert.match(c.message, /provider\.config\.retries: unknown key/);
+    assert.match(c.message, /provider\.config\.priority: /);
+    assert.equal(o.status.conditions.find((x: any) => x.type === 'FluxObjectsApplied').status, 'False');
+    await sleep(800);
+    assert.equal(await kube.get(hrPath('cfg', 'a-cfg')), undefined, 'nothing applied');
+    const evs = await events(kube, ns);
+    assert.ok(evs.some((e) => e.reason === 'ProviderConfigInvalid' && e.type === 'Warning' && /retries/.test(e.note)));
+
+    await kube.mergePatch(paths.serviceSet(ns, 'cfg'), {
+      spec: { provider: { config: { retries: null, priority: 200 } } },
+    });
+    const applied: any = await eventually('applied after the fix', () => kube.get(hrPath('cfg', 'a-cfg')), 10_000);
+    assert.equal(applied.spec.interval, '5m');
+    await eventually(
+      'condition back to True',
+      async () =>
+        (await getServiceSet(kube, ns, 'cfg')).status.conditions.find((x: any) => x.type === 'ProviderConfigValid')
+          .status === 'True',
+    );
+  });
+
+  it('broken values YAML fails that service only, naming the line; the other service is applied', async () => {
+    await createServiceSet(kube, {
+      namespace: ns,
+      name: 'vals',
+      provider: smp,
+      services: [
+        { name: 'bad-yaml', namespace: 'web', template: 'good', values: 'replicas: 2\nimage:\n  tag: [unclosed\n' },
+        { name: 'a-list', namespace: 'web', template: 'good', values: '- a\n- b\n' },
+        { name: 'fine', namespace: 'web', template: 'good', values: 'replicas: 3\n' },
+      ],
+    });
+    const e = await failedWith('vals', 'bad-yaml', /^values: YAML syntax error at line \d+/);
+    assert.equal(e.type, 'Helm');
+    await failedWith('vals', 'a-list', /expected a mapping/);
+    await eventually('the good service applied', () => kube.get(hrPath('vals', 'fine')));
+    assert.equal(await kube.get(hrPath('vals', 'bad-yaml')), undefined);
+    const o = await getServiceSet(kube, ns, 'vals');
+    const cond = o.status.conditions.find((x: any) => x.type === 'FluxObjectsApplied');
+    assert.equal(cond.reason, 'FluxObjectsBuildFailed');
+    assert.match(cond.message, /web\/bad-yaml/);
+    const evs = await events(kube, ns);
+    assert.ok(evs.some((x) => x.reason === 'FluxObjectsBuildFailed' && x.regarding.name === 'vals'));
+
+    const services = o.spec.services.map((s: any) => (s.name === 'bad-yaml' ? { ...s, values: 'replicas: 2\n' } : s));
+    await kube.mergePatch(paths.serviceSet(ns, 'vals'), { spec: { services } });
+    await eventually('fixed values applied', () => kube.get(hrPath('vals', 'bad-yaml')), 10_000);
+  });
+
+  it('missing, invalid and not-ready templates; over-long release names; unsupported sources', async () => {
+    await createServiceSet(kube, {
+      namespace: ns,
+      name: 'tmpl',
+      provider: smp,
+      services: [
+        { name: 'missing', namespace: 'web', template: 'does-not-exist' },
+        { name: 'invalid', namespace: 'web', template: 'broken' },
+        { name: 'unready', namespace: 'web', template: 'unready' },
+        { name: 'x'.repeat(54), namespace: 'web', template: 'good' },
+        { name: 'cm', namespace: 'web', template: 'cm-source' },
+      ],
+    });
+    await failedWith('tmpl', 'missing', /ServiceTemplate .*\/does-not-exist not found/);
+    await failedWith('tmpl', 'invalid', /ServiceTemplate broken is invalid: chart nginx 9\.9\.9 not found/);
+    await failedWith('tmpl', 'unready', /has no status\.chartRef yet/);
+    await failedWith('tmpl', 'x'.repeat(54), /54 characters; Helm allows at most 53/);
+    const cm = await failedWith(
+      'tmpl',
+      'cm',
+      /needs a GitRepository, OCIRepository, Bucket or ExternalArtifact source, not a ConfigMap/,
+    );
+    assert.equal(cm.type, 'Kustomize');
+    // The template appears later: the watcher re-triggers the ServiceSet.
+    await createHelmTemplate(kube, ns, 'does-not-exist');
+    await eventually('applied once the template exists', () => kube.get(hrPath('tmpl', 'missing')), 10_000);
+  });
+
+  it('missing kubeconfig Secret: a named failure, recovered when the Secret appears', async () => {
+    await createServiceSet(kube, {
+      namespace: ns,
+      name: 'nosecret',
+      provider: smp,
+      cluster: 'ghost',
+      services: [{ name: 'ns-svc', namespace: 'web', template: 'good' }],
+    });
+    await failedWith('nosecret', 'ns-svc', /kubeconfig Secret .*\/ghost-kubeconfig of cluster ghost not found/);
+    assert.equal(await kube.get(hrPath('nosecret', 'ns-svc')), undefined);
+    await createKubeconfigSecret(kube, ns, 'ghost');
+    await eventually('applied once the Secret exists', () => kube.get(hrPath('nosecret', 'ns-svc')), 15_000);
+  });
+
+  it('the adapter is still healthy and reconciling after all of this', async () => {
+    assert.equal(adapter.worker!.worker.getState(), 'RUNNING');
+    await createServiceSet(kube, {
+      namespace: ns,
+      name: 'after',
+      provider: smp,
+      services: [{ name: 'after-svc', namespace: 'web', template: 'good' }],
+    });
+    await eventually('a new ServiceSet is applied', () => kube.get(hrPath('after', 'after-svc')));
+  });
+});
