@@ -57,6 +57,10 @@ export class Watcher {
   readonly helmReleases: Informer;
   readonly kustomizations: Informer;
   private pending = new Map<string, Pending>();
+  /** Parsed ServiceSets by uid, and which of them want each Helm release (release key → uids). */
+  private parsed = new Map<string, ServiceSet>();
+  private releaseIndex = new Map<string, Set<string>>();
+  private keysByUid = new Map<string, string[]>();
   private inFlight = 0;
   private running = false;
   private idleWaiters: (() => void)[] = [];
@@ -137,29 +141,64 @@ export class Watcher {
     return { uid: ss.metadata.uid, namespace: ss.metadata.namespace ?? 'default', name: ss.metadata.name };
   }
 
-  private onServiceSet(type: InformerEvent, o: KubeObject, old?: KubeObject): void {
-    const ss = safeParse(ServiceSet, o);
+  private index(ss: ServiceSet | undefined, uid: string): void {
+    for (const k of this.keysByUid.get(uid) ?? []) {
+      const set = this.releaseIndex.get(k);
+      set?.delete(uid);
+      if (set && !set.size) this.releaseIndex.delete(k);
+    }
+    this.keysByUid.delete(uid);
+    this.parsed.delete(uid);
     if (!ss) return;
-    if (type === 'delete') {
-      this.enqueue({ ref: this.refOf(ss), kind: 'ServiceSet', signalOnly: true });
+    this.parsed.set(uid, ss);
+    const keys = (ss.spec.services ?? []).filter((s) => s.helmAction !== 'Uninstall').map((s) => releaseKeyFor(ss, s));
+    this.keysByUid.set(uid, keys);
+    for (const k of keys) {
+      if (!this.releaseIndex.has(k)) this.releaseIndex.set(k, new Set());
+      this.releaseIndex.get(k)!.add(uid);
+    }
+  }
+
+  /** Other ServiceSets of ours that want one of these releases: a change here may change who owns it. */
+  private signalContenders(keys: string[], exceptUid: string | undefined, kind: string): void {
+    const uids = new Set<string>();
+    for (const k of keys) for (const u of this.releaseIndex.get(k) ?? []) if (u !== exceptUid) uids.add(u);
+    for (const u of uids) {
+      const other = this.parsed.get(u);
+      if (other && this.relevant(other)) this.enqueue({ ref: this.refOf(other), kind, signalOnly: false });
+    }
+  }
+
+  private onServiceSet(type: InformerEvent, o: KubeObject, old?: KubeObject): void {
+    const uid = o.metadata.uid ?? '';
+    const ss = safeParse(ServiceSet, o);
+    const before = this.keysByUid.get(uid) ?? [];
+    if (type === 'delete' || !ss) {
+      this.index(undefined, uid);
+      if (ss) this.enqueue({ ref: this.refOf(ss), kind: 'ServiceSet', signalOnly: true });
+      this.signalContenders(before, uid, 'Contender');
       return;
     }
+    this.index(ss, uid);
     if (type === 'update' && old && fingerprint(old) === fingerprint(o)) return;
-    if (this.relevant(ss))
+    if (this.relevant(ss)) {
       this.enqueue({
         ref: this.refOf(ss),
         kind: 'ServiceSet',
         resourceVersion: o.metadata.resourceVersion,
         signalOnly: false,
       });
+      // Its claims (priority, services, deletion) may change who owns a contested release.
+      if (this.serviceSets.synced)
+        this.signalContenders([...before, ...(this.keysByUid.get(uid) ?? [])], uid, 'Contender');
+    }
   }
 
   private onSmp(type: InformerEvent, o: KubeObject, old?: KubeObject): void {
     if (type === 'update' && old && JSON.stringify([old.spec, old.status]) === JSON.stringify([o.spec, o.status]))
       return;
-    for (const raw of this.serviceSets.store.values()) {
-      const ss = safeParse(ServiceSet, raw);
-      if (ss && ss.spec.provider.name === o.metadata.name && this.relevant(ss)) {
+    for (const ss of this.parsed.values()) {
+      if (ss.spec.provider.name === o.metadata.name && this.relevant(ss)) {
         this.enqueue({
           ref: this.refOf(ss),
           kind: 'StateManagementProvider',
@@ -171,10 +210,9 @@ export class Watcher {
   }
 
   private onTemplate(_type: InformerEvent, o: KubeObject): void {
-    for (const raw of this.serviceSets.store.values()) {
-      if (raw.metadata.namespace !== o.metadata.namespace) continue;
-      const ss = safeParse(ServiceSet, raw);
-      if (ss && (ss.spec.services ?? []).some((s) => s.template === o.metadata.name) && this.relevant(ss)) {
+    for (const ss of this.parsed.values()) {
+      if (ss.metadata.namespace !== o.metadata.namespace) continue;
+      if ((ss.spec.services ?? []).some((s) => s.template === o.metadata.name) && this.relevant(ss)) {
         this.enqueue({
           ref: this.refOf(ss),
           kind: 'ServiceTemplate',
@@ -201,15 +239,7 @@ export class Watcher {
     }
     // A release changing hands: the other ServiceSets that want it may act now.
     const rk = labels[LABEL_RELEASE_KEY];
-    if (rk && type === 'delete') {
-      for (const raw of this.serviceSets.store.values()) {
-        const ss = safeParse(ServiceSet, raw);
-        if (!ss || ss.metadata.uid === uid || !this.relevant(ss)) continue;
-        if ((ss.spec.services ?? []).some((s) => releaseKeyFor(ss, s) === rk)) {
-          this.enqueue({ ref: this.refOf(ss), kind: 'ReleaseReleased', signalOnly: false });
-        }
-      }
-    }
+    if (rk && type === 'delete') this.signalContenders([rk], uid, 'ReleaseReleased');
   }
 
   private enqueue(p: Pending): void {
