@@ -1,5 +1,11 @@
 // ksm-flux command line.
 import { parseArgs } from './args';
+import { runAdapter } from './commands/adapter';
+import { dev } from './commands/dev';
+import { doctor } from './commands/doctor';
+import { retry, status } from './commands/ops';
+import { baseTargets, build } from './testenv/build';
+import * as tenv from './testenv/testenv';
 import { booleanFlags, ConfigError, loadConfig, optionHelp } from './config';
 import { createLogger } from './log';
 
@@ -80,10 +86,8 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${VERSION}\n`);
       return 0;
     case 'testenv': {
-      const tenv = await import('./testenv/testenv');
       const sub = rest[0];
       if (sub === 'build') {
-        const { build, baseTargets } = await import('./testenv/build');
         const t0 = Date.now();
         await build([
           ...baseTargets,
@@ -110,7 +114,6 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     case 'dev': {
-      const { dev } = await import('./commands/dev');
       return dev({ ...(dir ? { dir } : {}), flux: !flags['no-flux'] });
     }
     default:
@@ -122,22 +125,18 @@ async function main(argv: string[]): Promise<number> {
     case 'run':
     case 'watcher':
     case 'worker': {
-      const { runAdapter } = await import('./commands/adapter');
       await runAdapter(cmd, cfg, logger);
       return 0;
     }
     case 'retry': {
-      const { retry } = await import('./commands/ops');
       await retry(cfg, rest[0], { noWait: !!flags['no-wait'] });
       return 0;
     }
     case 'status': {
-      const { status } = await import('./commands/ops');
       await status(cfg, rest[0]);
       return 0;
     }
     case 'doctor': {
-      const { doctor } = await import('./commands/doctor');
       return (await doctor(cfg, { ...(typeof flags.smp === 'string' ? { smp: flags.smp } : {}) })) ? 0 : 1;
     }
   }

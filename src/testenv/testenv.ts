@@ -140,7 +140,7 @@ export async function up(opts: UpOptions = {}): Promise<TestenvState> {
       procs,
     };
     if (opts.flux) {
-      const { startFlux } = await import('./flux');
+      const { startFlux } = require('./flux') as typeof import('./flux');
       procs.push(...(await startFlux(dir, kube.kubeconfig)));
       state.flux = true;
       say(`Flux controllers running (${Date.now() - t0} ms)`);

@@ -1,0 +1,171 @@
+// Event-driven reconciles (no waiting for a poll), catch-up after a watcher restart, and Lease-based
+// leader election between two watcher replicas.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { FINALIZER } from '../../src/api/constants';
+import { fluxObjectName } from '../../src/core/names';
+import { paths } from '../../src/kube/paths';
+import { startTestAdapter, type TestAdapter } from '../support/adapter';
+import {
+  createHelmTemplate,
+  createKubeconfigSecret,
+  createNamespace,
+  createServiceSet,
+  createSmp,
+  eventually,
+  getServiceSet,
+  setFluxStatus,
+  sleep,
+  testEnv,
+  uniqueName,
+} from '../support/env';
+
+/** Polls so slow that only watch events can explain a reaction within seconds. */
+const slowPolls = { 'quiescent-poll': '10m', 'active-poll-min': '45s', 'active-poll-max': '10m' };
+
+describe('watcher', () => {
+  const { kube } = testEnv();
+  const ns = uniqueName('watch');
+  let adapter: TestAdapter | undefined;
+  let smp: string;
+  const hr = (ss: string, svc: string) => ({
+    kind: 'HelmRelease' as const,
+    namespace: ns,
+    name: fluxObjectName(ss, 'web', svc),
+  });
+
+  before(async () => {
+    adapter = await startTestAdapter(slowPolls);
+    smp = uniqueName('smp');
+    await createNamespace(kube, ns);
+    await createSmp(kube, {
+      name: smp,
+      adapterName: adapter.cfg.adapterName,
+      adapterNamespace: adapter.cfg.adapterNamespace,
+      selector: {},
+    });
+    await createHelmTemplate(kube, ns, 'chart');
+    await createKubeconfigSecret(kube, ns, 'cluster1');
+  });
+  after(async () => adapter?.stop());
+
+  it('Flux Ready → ServiceSet Deployed through the HelmRelease watch, without waiting for a poll', async () => {
+    await createServiceSet(kube, {
+      namespace: ns,
+      name: 'ev',
+      provider: smp,
+      services: [{ name: 'ev1', namespace: 'web', template: 'chart' }],
+    });
+    await eventually('HelmRelease', () => kube.get(paths.flux(hr('ev', 'ev1'))));
+    await eventually(
+      'Provisioning written',
+      async () => (await getServiceSet(kube, ns, 'ev'))?.status?.services?.[0]?.state === 'Provisioning',
+    );
+    const t0 = Date.now();
+    await setFluxStatus(kube, hr('ev', 'ev1'), { ready: 'True', reason: 'InstallSucceeded' });
+    await eventually(
+      'Deployed',
+      async () => (await getServiceSet(kube, ns, 'ev')).status.services[0].state === 'Deployed',
+      10_000,
+      50,
+    );
+    const took = Date.now() - t0;
+    assert.ok(took < 10_000, `reacted in ${took} ms, well before the next poll (45 s)`);
+  });
+
+  it('a restarted watcher re-lists and catches creations, edits and deletions it missed', async () => {
+    await createServiceSet(kube, {
+      namespace: ns,
+      name: 'edit-me',
+      provider: smp,
+      services: [{ name: 'e1', namespace: 'web', template: 'chart' }],
+    });
+    await createServiceSet(kube, {
+      namespace: ns,
+      name: 'delete-me',
+      provider: smp,
+      services: [{ name: 'd1', namespace: 'web', template: 'chart' }],
+    });
+    await eventually(
+      'both applied',
+      async () =>
+        (await kube.get(paths.flux(hr('edit-me', 'e1')))) && (await kube.get(paths.flux(hr('delete-me', 'd1')))),
+    );
+    await eventually('finalizers', async () =>
+      (await getServiceSet(kube, ns, 'delete-me')).metadata.finalizers?.includes(FINALIZER),
+    );
+    const flags = {
+      ...slowPolls,
+      'adapter-name': adapter!.cfg.adapterName,
+      'task-queue': adapter!.cfg.taskQueue,
+      'lease-name': adapter!.cfg.leaseName,
+    };
+    await adapter!.stop();
+    adapter = undefined;
+
+    // While nothing watches: a creation, an edit and a deletion.
+    await createServiceSet(kube, {
+      namespace: ns,
+      name: 'created-offline',
+      provider: smp,
+      services: [{ name: 'c1', namespace: 'web', template: 'chart' }],
+    });
+    const e = await getServiceSet(kube, ns, 'edit-me');
+    await kube.mergePatch(paths.serviceSet(ns, 'edit-me'), {
+      spec: { services: [...e.spec.services, { name: 'e2', namespace: 'web', template: 'chart', version: 'chart' }] },
+    });
+    await kube.delete(paths.serviceSet(ns, 'delete-me'));
+    await sleep(500);
+
+    adapter = await startTestAdapter(flags);
+    await eventually('creation caught', () => kube.get(paths.flux(hr('created-offline', 'c1'))), 15_000);
+    await eventually('edit caught', () => kube.get(paths.flux(hr('edit-me', 'e2'))), 15_000);
+    await eventually(
+      'deletion caught and finalized',
+      async () => !(await getServiceSet(kube, ns, 'delete-me')),
+      15_000,
+    );
+  });
+
+  it('two watcher replicas: exactly one leads; when it stops the other takes over', async () => {
+    const shared = {
+      ...slowPolls,
+      'adapter-name': adapter!.cfg.adapterName,
+      'task-queue': adapter!.cfg.taskQueue,
+      'lease-name': uniqueName('lease'),
+      'lease-duration': '2s',
+    };
+    // Only a worker stays from the main adapter: the watchers under test are the only ones signalling.
+    await adapter!.stop();
+    adapter = await startTestAdapter({ ...shared, 'lease-name': uniqueName('unused') }, 'worker');
+    const w1 = await startTestAdapter(shared, 'watcher');
+    const w2 = await startTestAdapter(shared, 'watcher');
+    try {
+      await eventually('one leader', async () => (w1.elector!.isLeader ? 1 : 0) + (w2.elector!.isLeader ? 1 : 0) === 1);
+      for (let i = 0; i < 10; i++) {
+        assert.equal((w1.elector!.isLeader ? 1 : 0) + (w2.elector!.isLeader ? 1 : 0), 1, 'never two leaders');
+        await sleep(300);
+      }
+      const [leader, standby] = w1.elector!.isLeader ? [w1, w2] : [w2, w1];
+      assert.ok(leader.watcher!(), 'the leader watches');
+      assert.equal(standby.watcher!(), undefined, 'the standby does not');
+      await leader.stop();
+      await eventually(
+        'the standby takes over',
+        async () => standby.elector!.isLeader && standby.watcher!()?.synced,
+        15_000,
+      );
+      // The new leader acts: a new ServiceSet is reconciled (the worker of `adapter` runs the workflow).
+      await createServiceSet(kube, {
+        namespace: ns,
+        name: 'after-failover',
+        provider: smp,
+        services: [{ name: 'f1', namespace: 'web', template: 'chart' }],
+      });
+      await eventually('reconciled after fail-over', () => kube.get(paths.flux(hr('after-failover', 'f1'))), 15_000);
+    } finally {
+      await w1.stop();
+      await w2.stop();
+    }
+  });
+});
