@@ -8,8 +8,8 @@ import type { Timing } from './workflows/defs';
 
 const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
-function podNamespace(): string | undefined {
-  if (process.env.POD_NAMESPACE) return process.env.POD_NAMESPACE;
+function podNamespace(env: NodeJS.ProcessEnv): string | undefined {
+  if (env.POD_NAMESPACE) return env.POD_NAMESPACE;
   try {
     return fs.readFileSync(SA_NAMESPACE_FILE, 'utf8').trim() || undefined;
   } catch {
@@ -17,7 +17,7 @@ function podNamespace(): string | undefined {
   }
 }
 
-const inCluster = () => !!process.env.KUBERNETES_SERVICE_HOST && fs.existsSync(SA_NAMESPACE_FILE);
+const inCluster = (env: NodeJS.ProcessEnv) => !!env.KUBERNETES_SERVICE_HOST && fs.existsSync(SA_NAMESPACE_FILE);
 
 const duration = z.string().regex(DURATION_PATTERN, 'expected a duration such as 500ms, 30s or 5m');
 const hostPort = z.string().regex(/^[^\s:]*:\d{1,5}$|^0$/, 'expected host:port (e.g. 127.0.0.1:7233), or 0 to disable');
@@ -214,9 +214,9 @@ export function loadConfig(flags: Record<string, string | boolean>, env: NodeJS.
       );
   }
   if (problems.length) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
-  const cluster = inCluster();
+  const cluster = inCluster(env);
   out.inCluster = cluster;
-  out.adapterNamespace ??= (cluster ? podNamespace() : undefined) ?? 'kcm-system';
+  out.adapterNamespace ??= (cluster ? podNamespace(env) : undefined) ?? 'kcm-system';
   out.metricsAddr ??= cluster ? ':8080' : '0';
   out.healthAddr ??= cluster ? ':8081' : '0';
   return out as Config;

@@ -29,7 +29,7 @@ import {
   clusterRefFor,
   type PlanContext,
 } from '../core/plan';
-import { deletionTimeoutSeconds, parseProviderConfig, type ProviderConfig } from '../core/providerConfig';
+import { deletionTimeoutMs, parseProviderConfig, type ProviderConfig } from '../core/providerConfig';
 import { matchSelector } from '../core/selector';
 import type {
   ConflictInfo,
@@ -216,9 +216,7 @@ export async function observe(deps: Deps, ref: ServiceSetRef): Promise<Observati
       ? {
           valid: true,
           priority: cfg.config.priority,
-          ...(deletionTimeoutSeconds(cfg.config) !== undefined
-            ? { deletionTimeoutSeconds: deletionTimeoutSeconds(cfg.config)! }
-            : {}),
+          ...(deletionTimeoutMs(cfg.config) !== undefined ? { deletionTimeoutMs: deletionTimeoutMs(cfg.config)! } : {}),
         }
       : { valid: false, error: cfg.error, priority: 0 },
     target: {

@@ -15,7 +15,9 @@ export function mergeHelmOptions(
   template: HelmOptions | null | undefined,
   service: HelmOptions | null | undefined,
 ): HelmOptions {
-  const base: HelmOptions = { ...(template ?? {}) };
+  // No template options: the service's own options stand as given (explicit false included).
+  if (!template || !Object.keys(template).length) return { ...(service ?? {}) };
+  const base: HelmOptions = { ...template };
   if (!service) return base;
   for (const [k, v] of Object.entries(service)) {
     if (k === 'labels') continue;

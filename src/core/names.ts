@@ -16,8 +16,14 @@ export function shortenName(full: string, max = MAX_NAME): string {
 }
 
 /** The HelmRelease/Kustomization for one service of a ServiceSet. */
+/**
+ * The HelmRelease/Kustomization for one service of a ServiceSet: readable (`<serviceset>-<service>`) and
+ * unique, since "-" may occur inside names too: a hash of the exact (ServiceSet, namespace, name) ends it.
+ */
 export function fluxObjectName(serviceSet: string, serviceNamespace: string, serviceName: string): string {
-  return shortenName(`${serviceSet}-${serviceNamespace}-${serviceName}`);
+  const h = shortHash(`${serviceSet}|${serviceNamespace}|${serviceName}`, 8);
+  const readable = `${serviceSet}-${serviceName}`.slice(0, MAX_NAME - h.length - 1).replace(/[-.]+$/, '');
+  return `${readable}-${h}`;
 }
 
 /** Identifies "the same release on the same cluster" across ServiceSets. */

@@ -56,7 +56,6 @@ export function parseProviderConfig(raw: unknown): ProviderConfigResult {
   return { ok: false, error: msgs.join('; ') };
 }
 
-export function deletionTimeoutSeconds(c: ProviderConfig): number | undefined {
-  const ms = c.deletionTimeout ? parseDuration(c.deletionTimeout) : undefined;
-  return ms === undefined ? undefined : Math.round(ms / 1000);
+export function deletionTimeoutMs(c: ProviderConfig): number | undefined {
+  return c.deletionTimeout ? parseDuration(c.deletionTimeout) : undefined;
 }

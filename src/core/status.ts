@@ -155,7 +155,9 @@ export function computeStatus(input: StatusInput): StatusOutput {
     };
     // kcm gates dependants and upgrades on status.version: stamp it only when Flux confirmed this spec.
     let version = prev?.template === svc.template ? prev.version : undefined;
-    if (v.state === 'Deployed' && v.confirmed && !held) version = svc.specVersion || version;
+    // Confirmation needs a desired digest: without one (invalid config) the old object proves nothing new.
+    const confirmedSpec = v.confirmed && !held && (!!svc.desired || svc.uninstall);
+    if (v.state === 'Deployed' && confirmedSpec) version = svc.specVersion || version;
     else if (!prev && svc.type !== 'Helm') version = svc.specVersion || undefined;
     if (version) entry.version = version;
     if (v.state === 'Failed' && v.message) entry.failureMessage = truncate(v.message, 4096);

@@ -121,7 +121,7 @@ export interface Observation {
   notOwnedReason?: string;
   provider: { name: string; found: boolean; ready: boolean; suspended: boolean };
   cluster: ClusterRef;
-  providerConfig: { valid: boolean; error?: string; priority: number; deletionTimeoutSeconds?: number };
+  providerConfig: { valid: boolean; error?: string; priority: number; deletionTimeoutMs?: number };
   target: { selfManagement: boolean; kubeconfigSecret?: string; kubeconfigSecretFound: boolean };
   services: ServiceObservation[];
   /** Our Flux objects that no longer belong to a spec service. */

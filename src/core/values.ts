@@ -5,7 +5,8 @@ export type ValuesResult = { ok: true; values: Record<string, unknown> | undefin
 
 export function parseValues(src: string | null | undefined): ValuesResult {
   if (src === undefined || src === null || src.trim() === '') return { ok: true, values: undefined };
-  const doc = YAML.parseDocument(src, { prettyErrors: false, uniqueKeys: true });
+  // Helm reads values as YAML 1.1 (merge keys, yes/no booleans); so do we.
+  const doc = YAML.parseDocument(src, { prettyErrors: false, uniqueKeys: true, version: '1.1', merge: true });
   const err = doc.errors[0];
   if (err) {
     const offset = err.pos[0];

@@ -164,8 +164,8 @@ export async function serviceSetWorkflow(input: ServiceSetWorkflowInput): Promis
         transitionEvents(ref.uid, d.transitions, nowIso, d.status),
       );
       const timeoutMs =
-        obs.providerConfig.deletionTimeoutSeconds !== undefined
-          ? obs.providerConfig.deletionTimeoutSeconds * 1000
+        obs.providerConfig.deletionTimeoutMs !== undefined
+          ? obs.providerConfig.deletionTimeoutMs
           : timing.deletionTimeoutMs;
       const step = decideDeletion(obs, now.getTime() - deletionStartedAt, timeoutMs, timing.finalizerGraceMs);
       if (step.done) {

@@ -1,0 +1,145 @@
+// Records the workflow history of a full lifecycle (create → Deployed → failure → retry → upgrade →
+// delete) and replays it against the current workflow code. With RECORD_HISTORIES=1 the history is
+// written to test/replay/histories/, where the replay suite guards every later change to workflow code.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { execFileSync } from 'node:child_process';
+import { toolPaths } from '../../src/testenv/versions';
+import { Worker } from '@temporalio/worker';
+import { workflowIdFor } from '../../src/api/constants';
+import { fluxObjectName } from '../../src/core/names';
+import { paths } from '../../src/kube/paths';
+import { retryUpdate } from '../../src/workflows/defs';
+import { startTestAdapter, type TestAdapter } from '../support/adapter';
+import {
+  createHelmTemplate,
+  createKubeconfigSecret,
+  createKustomizeTemplate,
+  createNamespace,
+  createServiceSet,
+  createSmp,
+  eventually,
+  getServiceSet,
+  setFluxStatus,
+  testEnv,
+  uniqueName,
+} from '../support/env';
+
+describe('workflow history', () => {
+  const { kube } = testEnv();
+  const ns = uniqueName('hist');
+  let adapter: TestAdapter;
+  let connection: Connection;
+
+  before(async () => {
+    adapter = await startTestAdapter();
+    connection = await Connection.connect({ address: testEnv().temporalAddress });
+    await createNamespace(kube, ns);
+  });
+  after(async () => {
+    await adapter?.stop();
+    await connection?.close();
+  });
+
+  it('a full lifecycle replays deterministically against the current code', async () => {
+    const smp = uniqueName('smp');
+    await createSmp(kube, {
+      name: smp,
+      adapterName: adapter.cfg.adapterName,
+      adapterNamespace: adapter.cfg.adapterNamespace,
+      selector: {},
+    });
+    await createHelmTemplate(kube, ns, 'chart-1');
+    await createHelmTemplate(kube, ns, 'chart-2');
+    await createKustomizeTemplate(kube, ns, 'ks');
+    await createKubeconfigSecret(kube, ns, 'cluster1');
+    const ss = await createServiceSet(kube, {
+      namespace: ns,
+      name: 'life',
+      provider: smp,
+      services: [
+        { name: 'web', namespace: 'apps', template: 'chart-1', version: '1' },
+        { name: 'cfg', namespace: 'apps', template: 'ks' },
+        { name: 'bad', namespace: 'apps', template: 'chart-1', values: 'a: [' },
+      ],
+    });
+    const hr = { kind: 'HelmRelease' as const, namespace: ns, name: fluxObjectName('life', 'apps', 'web') };
+    const ks = { kind: 'Kustomization' as const, namespace: ns, name: fluxObjectName('life', 'apps', 'cfg') };
+    await eventually('objects', async () => (await kube.get(paths.flux(hr))) && (await kube.get(paths.flux(ks))));
+    await setFluxStatus(kube, hr, { ready: 'True', reason: 'InstallSucceeded' });
+    await setFluxStatus(kube, ks, { ready: 'True', reason: 'ReconciliationSucceeded' });
+    await eventually(
+      'web Deployed',
+      async () =>
+        (await getServiceSet(kube, ns, 'life')).status.services.find((s: any) => s.name === 'web')?.state ===
+        'Deployed',
+    );
+    await setFluxStatus(kube, hr, { ready: 'False', reason: 'UpgradeFailed', message: 'boom', stalled: true });
+    await eventually(
+      'web Failed',
+      async () =>
+        (await getServiceSet(kube, ns, 'life')).status.services.find((s: any) => s.name === 'web')?.state === 'Failed',
+    );
+    const client = new Client({ connection, namespace: testEnv().temporalNamespace });
+    const handle = client.workflow.getHandle(workflowIdFor(ss.metadata.uid!));
+    await handle.signal('retry');
+    const outcome = await handle.executeUpdate(retryUpdate, { args: [{ reason: 'test' }] });
+    assert.ok(outcome.pass > 0);
+    const cur = await getServiceSet(kube, ns, 'life');
+    await kube.mergePatch(paths.serviceSet(ns, 'life'), {
+      spec: {
+        services: cur.spec.services
+          .filter((s: any) => s.name !== 'bad')
+          .map((s: any) => (s.name === 'web' ? { ...s, template: 'chart-2', version: '2' } : s)),
+      },
+    });
+    await eventually(
+      'upgraded HelmRelease',
+      async () => ((await kube.get(paths.flux(hr))) as any)?.spec.chartRef.name === 'chart-2',
+    );
+    await setFluxStatus(kube, hr, { ready: 'True', reason: 'UpgradeSucceeded' });
+    await eventually(
+      'Deployed 2',
+      async () =>
+        (await getServiceSet(kube, ns, 'life')).status.services.find((s: any) => s.name === 'web')?.version === '2',
+    );
+    await kube.delete(paths.serviceSet(ns, 'life'));
+    await eventually('gone', async () => !(await getServiceSet(kube, ns, 'life')), 30_000);
+    await handle.result();
+
+    const history = await handle.fetchHistory();
+    assert.ok((history.events?.length ?? 0) > 20, 'a real history');
+    await Worker.runReplayHistory(
+      { workflowsPath: require.resolve('../../src/workflows') },
+      history,
+      handle.workflowId,
+    );
+    if (process.env.RECORD_HISTORIES === '1') {
+      // The Temporal CLI writes the proto3 JSON form that historyFromJSON reads.
+      const out = path.resolve(__dirname, '..', 'replay', 'histories', 'lifecycle.json');
+      const json = execFileSync(
+        toolPaths().temporal,
+        [
+          'workflow',
+          'show',
+          '--workflow-id',
+          handle.workflowId,
+          '--output',
+          'json',
+          '--address',
+          testEnv().temporalAddress,
+          '--namespace',
+          testEnv().temporalNamespace,
+        ],
+        { maxBuffer: 64 << 20 },
+      );
+      const parsed = historyFromJSON(JSON.parse(json.toString()));
+      assert.equal(parsed.events?.length, history.events?.length);
+      fs.writeFileSync(out, json);
+    }
+  });
+});

@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { parseValues } from '../../src/core/values';
+
+function okValues(src: string | null | undefined): Record<string, unknown> | undefined {
+  const r = parseValues(src);
+  if (!r.ok) assert.fail(`expected valid values, got: ${r.message}`);
+  return r.values;
+}
+
+function errOf(src: string): string {
+  const r = parseValues(src);
+  if (r.ok) assert.fail(`expected an error, got ${JSON.stringify(r.values)}`);
+  return r.message;
+}
+
+describe('parseValues', () => {
+  describe('empty input → no values', () => {
+    for (const src of [undefined, null, '', '   ', '\n\n', '\t \n']) {
+      test(JSON.stringify(src), () => assert.equal(okValues(src), undefined));
+    }
+    test('a document with only a comment', () => assert.equal(okValues('# nothing here\n'), undefined));
+    test('an explicit null document', () => {
+      assert.equal(okValues('~'), undefined);
+      assert.equal(okValues('null'), undefined);
+    });
+  });
+
+  test('a mapping becomes a plain object', () => {
+    assert.deepEqual(okValues('replicaCount: 2\nimage:\n  tag: "1.2.3"\n  pullPolicy: IfNotPresent\n'), {
+      replicaCount: 2,
+      image: { tag: '1.2.3', pullPolicy: 'IfNotPresent' },
+    });
+  });
+
+  test('scalars keep their YAML types', () => {
+    assert.deepEqual(okValues('a: true\nb: 1.5\nc: "007"\nd: null\n'), { a: true, b: 1.5, c: '007', d: null });
+  });
+
+  test('nested lists and maps', () => {
+    assert.deepEqual(
+      okValues('ingress:\n  hosts:\n    - host: a.example.com\n      paths: [/, /api]\n    - host: b.example.com\n'),
+      {
+        ingress: { hosts: [{ host: 'a.example.com', paths: ['/', '/api'] }, { host: 'b.example.com' }] },
+      },
+    );
+  });
+
+  test('a flow mapping at the top level', () => {
+    assert.deepEqual(okValues('{a: 1, b: [x, z]}'), { a: 1, b: ['x', 'z'] });
+  });
+
+  test('YAML 1.1 like Helm: yes/no/y are booleans and merge keys merge', () => {
+    assert.deepEqual(okValues('a: yes\nb: no\nc: y\nbase: &b {x: 1}\nd:\n  <<: *b\n  y2: 2\n'), {
+      a: true,
+      b: false,
+      c: true,
+      base: { x: 1 },
+      d: { x: 1, y2: 2 },
+    });
+  });
+
+  test('anchors and aliases are resolved', () => {
+    assert.deepEqual(
+      okValues(
+        'defaults: &d\n  cpu: 100m\n  mem: 64Mi\nweb: *d\nworker:\n  resources: *d\n  tags: &t [a, b]\n  more: *t\n',
+      ),
+      {
+        defaults: { cpu: '100m', mem: '64Mi' },
+        web: { cpu: '100m', mem: '64Mi' },
+        worker: { resources: { cpu: '100m', mem: '64Mi' }, tags: ['a', 'b'], more: ['a', 'b'] },
+      },
+    );
+  });
+
+  test('the result is JSON-serialisable (no YAML node objects)', () => {
+    const v = okValues('a:\n  b: [1, 2]\n');
+    assert.deepEqual(JSON.parse(JSON.stringify(v)), v);
+  });
+
+  describe('a list or a scalar is rejected', () => {
+    const cases: [string, string, RegExp][] = [
+      ['a block list', '- a\n- b\n', /a list/],
+      ['a flow list', '[1, 2]', /a list/],
+      ['a number', '42', /a number/],
+      ['a string', 'hello world', /a string/],
+      ['a quoted string', '"replicaCount: 2"', /a string/],
+      ['a boolean', 'true', /a boolean/],
+    ];
+    for (const [name, src, what] of cases) {
+      test(name, () => {
+        const m = errOf(src);
+        assert.match(m, /^values: /);
+        assert.match(m, /expected a mapping/);
+        assert.match(m, what);
+      });
+    }
+
+    test('the line of a list that follows leading comments is reported', () => {
+      const m = errOf('# my values\n# more\n- a\n- b\n');
+      assert.match(m, /line 3\b/);
+    });
+  });
+
+  test('a top-level alias is rejected', () => {
+    assert.match(errOf('*x'), /^values: /);
+  });
+
+  describe('YAML syntax errors', () => {
+    test('are errors with a "values: YAML syntax error" message', () => {
+      for (const src of ['a: 1\nb: [\n', 'a: 1\n  b: 2\n', 'x: {\n', 'key: "unterminated\n']) {
+        assert.match(errOf(src), /^values: YAML syntax error/, src);
+      }
+    });
+
+    test('duplicate keys are rejected', () => {
+      assert.match(errOf('a: 1\na: 2\n'), /values: .*unique/i);
+    });
+
+    test('more than one document is rejected', () => {
+      assert.match(errOf('a: 1\n---\nb: 2\n'), /^values: /);
+    });
+
+    // The message must tell the user where the problem is (plan: InvalidValues naming the line).
+    // Regression guard: with `prettyErrors: false` the yaml library never fills `error.linePos`; values.ts once
+    // relied on it and reported every syntax error "at unknown position" instead of "line N".
+    test('a syntax error names the line, not "unknown position"', () => {
+      for (const src of ['a: 1\nb: [\n', 'a: 1\na: 2\n', '\n\nkey: "unterminated\n', 'a: 1\n  b: 2\n']) {
+        const m = errOf(src);
+        assert.doesNotMatch(m, /unknown position/, `for ${JSON.stringify(src)}: ${m}`);
+        assert.match(m, /\bline \d+/, `for ${JSON.stringify(src)}: ${m}`);
+      }
+    });
+
+    test('the line number points at the offending line', () => {
+      assert.match(errOf('replicaCount: 1\nimage:\n  tag: 1\nfoo: 1\nfoo: 2\n'), /\bline 5\b/);
+      assert.match(errOf('a: 1\nb: [\n'), /\bline 3\b/);
+    });
+
+    test('only the first line of a multi-line parser message is kept', () => {
+      assert.doesNotMatch(errOf('a: 1\nb: [\n'), /\n/);
+    });
+  });
+});
