@@ -92,6 +92,9 @@ export interface Carried {
   retryPending: boolean;
   deletionStartedAt?: number;
   orphanedAt?: number;
+  /** What the state query showed, so the new run answers it before its first pass. */
+  services?: ServiceLiveState[];
+  deployed?: boolean;
 }
 
 export interface ServiceSetWorkflowInput {

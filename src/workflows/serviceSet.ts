@@ -86,7 +86,14 @@ export async function serviceSetWorkflow(input: ServiceSetWorkflowInput): Promis
   let completedEpoch = 0; // the epoch the last finished pass had seen
   let lastOutcome: RetryOutcome | undefined;
 
-  const live: LiveState = { ref, phase: 'Starting', owned: false, services: [], deployed: false, counters };
+  const live: LiveState = {
+    ref,
+    phase: 'Starting',
+    owned: false,
+    services: carried.services ?? [],
+    deployed: carried.deployed ?? false,
+    counters,
+  };
 
   setHandler(changedSignal, () => {
     dirty = true;
@@ -331,6 +338,8 @@ export async function serviceSetWorkflow(input: ServiceSetWorkflowInput): Promis
           retryPending: retryPending || retryEpoch > completedEpoch,
           deletionStartedAt,
           orphanedAt,
+          services: live.services,
+          deployed: live.deployed,
         },
       });
     }
