@@ -13,10 +13,10 @@ SOURCE_CONTROLLER_VERSION=${SOURCE_CONTROLLER_VERSION:-1.9.4}
 KCM_VERSION=${KCM_VERSION:-1.9.0}
 HELM_VERSION=${HELM_VERSION:-3.19.0}
 # Module versions a Flux controller build needs that the Go module proxy does not serve (403), each with the nearest
-# served stand-in; applied only while the original is unserved, and logged. helm/v4 fork v4.2.4-flux.1 (a
-# pre-release of v4.2.4) carries HC#1545 on top of helm v4.2.3, whose requirements match HC v1.6.3's go.mod
-# exactly (v4.2.4's raise grpc/otel); pkg/artifact v0.18.2 differs from v0.18.1 only by its pkg/oci requirement,
-# which SC v1.9.4 pins itself anyway.
+# served stand-in; applied only while the original is unserved, and logged. The helm/v4 fork v4.2.4-flux.1 (a
+# pre-release of v4.2.4; it adds the HC#1545 fix) looks like a patched v4.2.3: v4.2.3's requirements fit HC v1.6.3's
+# go.mod exactly, v4.2.4's raise grpc/otel. pkg/artifact v0.18.2's go.mod differs from v0.18.1's only in the pkg/oci
+# version, which SC v1.9.4 requires itself anyway (its code diff is unseen).
 FLUX_SUBSTITUTES=${FLUX_SUBSTITUTES:-github.com/fluxcd/helm/v4@v4.2.4-flux.1=helm.sh/helm/v4@v4.2.3 github.com/fluxcd/pkg/artifact@v0.18.2=github.com/fluxcd/pkg/artifact@v0.18.1}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 SHARED_CRDS=${KSM_FLUX_SHARED_CRDS:-$REPO/../shared/crds}
@@ -140,6 +140,11 @@ gomod_requires() {
   ' "$1"
 }
 
+gomod_file() { # $1 module@version: downloads it, prints the path of its go.mod
+  local j
+  j=$(go mod download -json "$1") || { log "cannot download $1: $(sed -n 's/^[[:space:]]*"Error": "\(.*\)",*$/\1/p' <<<"$j")"; return 1; }
+  sed -n 's/^[[:space:]]*"GoMod": "\([^"]*\)".*/\1/p' <<<"$j"
+}
 served() { go mod download -json "$1" >/dev/null 2>&1; } # $1 module@version
 substitute() { local r; for r in $FLUX_SUBSTITUTES; do [ "${r%%=*}" != "$1" ] || echo "${r#*=}"; done; }
 
@@ -151,10 +156,10 @@ build_flux_controller() { # $1 output dir, $2 name, $3 version
   if [ -x "$bin" ]; then log "$2 $ver: cached in $1"; return; fi
   local w; w=$(scratch)
   (
+    trap 'rm -rf "$w"' EXIT # also when a step fails (set -e ends the subshell)
     cd "$w" && go mod init "local/$2-bin" >/dev/null 2>&1
     local gomod r to sub
-    gomod=$(go mod download -json "$mod@$ver" | sed -n 's/^[[:space:]]*"GoMod": "\([^"]*\)".*/\1/p')
-    [ -n "$gomod" ] || { log "$2: cannot download $mod@$ver"; exit 1; }
+    gomod=$(gomod_file "$mod@$ver")
     for r in $(gomod_replaces "$gomod"); do
       to=${r#*=}
       if ! served "$to"; then
@@ -196,8 +201,7 @@ build_helm() {
   local out="$CACHE/helm-v$HELM_VERSION"
   if [ -x "$out/helm" ]; then log "helm v$HELM_VERSION: cached in $out"; return; fi
   local gomod kminor
-  gomod=$(go mod download -json "helm.sh/helm/v3@v$HELM_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\([^"]*\)".*/\1/p')
-  [ -n "$gomod" ] || { log "helm: cannot download helm.sh/helm/v3@v$HELM_VERSION"; exit 1; }
+  gomod=$(gomod_file "helm.sh/helm/v3@v$HELM_VERSION")
   kminor=$(gomod_requires "$gomod" | sed -n 's#^k8s\.io/client-go v0\.\([0-9]*\)\..*#\1#p')
   local h=helm.sh/helm/v3
   local ld="-s -w -X $h/internal/version.version=v$HELM_VERSION -X $h/internal/version.gitTreeState=clean"

@@ -10,7 +10,7 @@ import type { ApplyResult, FluxRef, ServiceSetRef } from '../core/types';
 import { KubeError, type KubeObject } from '../kube/client';
 import { paths } from '../kube/paths';
 import type { Deps } from './deps';
-import { recordEvent } from './serviceSet';
+import { recordEvent, refLog } from './serviceSet';
 import { activityCallKey } from './callKey';
 
 export const FIELD_MANAGER = 'ksm-flux';
@@ -57,7 +57,7 @@ export async function applyServices(deps: Deps, ref: ServiceSetRef, keys: string
       results.push({ key, ok: true, ref: fref, hash: plan.hash });
       deps.logger.info(
         {
-          serviceSet: `${ref.namespace}/${ref.name}`,
+          ...refLog(ref),
           service: key,
           object: `${fref.kind}/${fref.name}`,
           hash: plan.hash,
@@ -106,7 +106,7 @@ export async function deleteFluxObjects(
     await deps.client.delete(paths.flux(r));
     deps.logger.info(
       {
-        serviceSet: `${ref.namespace}/${ref.name}`,
+        ...refLog(ref),
         object: `${r.kind}/${r.name}`,
         suspendFirst: opts.suspendFirst,
         reason: opts.reason,
@@ -153,7 +153,7 @@ export async function orphanFluxObjects(deps: Deps, ref: ServiceSetRef, objects:
   }
   if (!left.length) return;
   const note = `Flux could not finish uninstalling in time; suspended so deletion can complete. Left on the target: ${describeLeftovers(left)}`;
-  deps.logger.warn({ serviceSet: `${ref.namespace}/${ref.name}`, objects: objects.map((o) => o.name) }, note);
+  deps.logger.warn({ ...refLog(ref), objects: objects.map((o) => o.name) }, note);
   await recordEvent(deps, ref, {
     type: 'Warning',
     reason: 'FluxObjectsOrphaned',
@@ -212,7 +212,7 @@ export async function requestReconcile(deps: Deps, ref: ServiceSetRef, objects: 
     }
   }
   deps.logger.info(
-    { serviceSet: `${ref.namespace}/${ref.name}`, objects: objects.map((o) => o.name), at },
+    { ...refLog(ref), objects: objects.map((o) => o.name), at },
     'requested Flux reconcile',
   );
 }

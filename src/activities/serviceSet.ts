@@ -6,9 +6,11 @@ import { KubeError } from '../kube/client';
 import { paths } from '../kube/paths';
 import type { Deps } from './deps';
 
-function ctx(ref: ServiceSetRef) {
+/** Log fields of every line about a ServiceSet: namespace/name and its workflow id. */
+export function refLog(ref: ServiceSetRef) {
   return { serviceSet: `${ref.namespace}/${ref.name}`, workflowId: workflowIdFor(ref.uid) };
 }
+const ctx = refLog;
 
 async function current(deps: Deps, ref: ServiceSetRef) {
   const o = await deps.client.get(paths.serviceSet(ref.namespace, ref.name));

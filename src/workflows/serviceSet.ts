@@ -155,7 +155,7 @@ export async function serviceSetWorkflow(input: ServiceSetWorkflowInput): Promis
     live.lastPassAt = nowIso;
     live.owned = obs.owned;
     if (!obs.found) {
-      log.info('ServiceSet is gone; workflow ends', { ...ref });
+      log.info('ServiceSet is gone; workflow ends', { serviceSet: `${ref.namespace}/${ref.name}` });
       return { done: true };
     }
 
@@ -177,7 +177,7 @@ export async function serviceSetWorkflow(input: ServiceSetWorkflowInput): Promis
       const step = decideDeletion(obs, now.getTime() - deletionStartedAt, timeoutMs, timing.finalizerGraceMs);
       if (step.done) {
         await kube.removeFinalizer(ref);
-        log.info('finalized ServiceSet', { ...ref });
+        log.info('finalized ServiceSet', { serviceSet: `${ref.namespace}/${ref.name}` });
         return { done: true };
       }
       if (step.suspendFirst.length)
@@ -307,7 +307,7 @@ export async function serviceSetWorkflow(input: ServiceSetWorkflowInput): Promis
       counters.activityErrors++;
       live.lastError = errorText(e);
       live.phase = 'Waiting';
-      log.warn('reconcile pass failed; will retry', { ...ref, error: live.lastError });
+      log.warn('reconcile pass failed; will retry', { serviceSet: `${ref.namespace}/${ref.name}`, error: live.lastError });
       nextDelay = activeDelay;
       activeDelay = Math.min(activeDelay * 2, timing.activePollMaxMs);
       lastOutcome = {
