@@ -24,35 +24,42 @@ CACHE=${KSM_FLUX_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ksm-flux}
 
 export GOWORK=off GOFLAGS=-mod=mod GOTOOLCHAIN=local
 mkdir -p "$CACHE"
+# One build at a time per cache (parallel test runs, CI and a developer share it).
+exec 9>"$CACHE/.build.lock"
+if ! flock -n 9; then printf '[build] waiting for another build using %s…\n' "$CACHE" >&2; flock 9; fi
 log() { printf '[build %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 timed() { local name=$1; shift; local t0=$SECONDS; log "$name: building…"; "$@"; log "$name: done in $((SECONDS - t0))s"; }
 scratch() { mktemp -d "${TMPDIR:-/tmp}/ksm-flux-build.XXXXXX"; }
 
 build_k8s() {
-  local out="$CACHE/kubernetes-v$K8S_VERSION"
-  if [ -x "$out/kube-apiserver" ] && [ -x "$out/kube-controller-manager" ]; then log "kubernetes v$K8S_VERSION: cached in $out"; return; fi
-  local w; w=$(scratch); mkdir -p "$out.tmp"
+  local out="$CACHE/kubernetes-v$K8S_VERSION" bins=(kube-apiserver kube-controller-manager kubectl) missing=() b
+  for b in "${bins[@]}"; do [ -x "$out/$b" ] || missing+=("$b"); done
+  if [ ${#missing[@]} -eq 0 ]; then log "kubernetes v$K8S_VERSION: cached in $out"; return; fi
+  local w; w=$(scratch); mkdir -p "$out"
   (
     cd "$w" && go mod init local/kube-bins >/dev/null 2>&1
     local gomod
-    gomod=$(go mod download -json "k8s.io/kubernetes@v$K8S_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\([^"]*\)".*/\1/p')
+    gomod=$(go mod download -json "k8s.io/kubernetes@v$K8S_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\([^"]*\)".*/\1/p') || true
+    [ -n "$gomod" ] || { log "kubernetes v$K8S_VERSION: go mod download failed:"; go mod download -json "k8s.io/kubernetes@v$K8S_VERSION" >&2; exit 1; }
     # The tag's go.mod requires staging modules at v0.0.0 and points them at ./staging; replace each with its published tag.
-    local n=0
+    local n=0 m
     for m in $(sed -n 's#^[[:space:]]*\(k8s\.io/[^ ]*\) => \./staging/.*#\1#p' "$gomod"); do
       go mod edit -replace="$m=$m@v0.${K8S_VERSION#1.}"; n=$((n + 1))
     done
     log "kubernetes: $n staging replaces generated from the v$K8S_VERSION go.mod"
     go mod edit -require="k8s.io/kubernetes@v$K8S_VERSION"
-    go get "k8s.io/kubernetes/cmd/kube-apiserver@v$K8S_VERSION" "k8s.io/kubernetes/cmd/kube-controller-manager@v$K8S_VERSION" >/dev/null 2>&1 \
-      || go get "k8s.io/kubernetes/cmd/kube-apiserver@v$K8S_VERSION" "k8s.io/kubernetes/cmd/kube-controller-manager@v$K8S_VERSION"
+    local pkgs=() b
+    for b in "${missing[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$b@v$K8S_VERSION"); done
+    go get "${pkgs[@]}" >/dev/null 2>&1 || go get "${pkgs[@]}"
     local v=k8s.io/component-base/version minor
     minor=$(cut -d. -f2 <<<"$K8S_VERSION")
     local ld="-s -w -X $v.gitVersion=v$K8S_VERSION -X $v.gitMajor=1 -X $v.gitMinor=$minor -X $v.gitTreeState=clean"
-    for b in kube-apiserver kube-controller-manager; do
-      timed "$b v$K8S_VERSION" env CGO_ENABLED=0 go build -trimpath -tags=selinux,notest,grpcnotrace -ldflags "$ld" -o "$out.tmp/$b" "k8s.io/kubernetes/cmd/$b"
+    for b in "${missing[@]}"; do
+      timed "$b v$K8S_VERSION" env CGO_ENABLED=0 go build -trimpath -tags=selinux,notest,grpcnotrace -ldflags "$ld" -o "$out/$b.tmp" "k8s.io/kubernetes/cmd/$b"
+      mv "$out/$b.tmp" "$out/$b"
     done
   )
-  rm -rf "$w" "$out"; mv "$out.tmp" "$out"
+  rm -rf "$w"
 }
 
 build_etcd() {
@@ -71,12 +78,12 @@ build_temporal() {
   local out="$CACHE/temporal-cli-v$TEMPORAL_CLI_VERSION"
   if [ -x "$out/temporal" ]; then log "temporal CLI v$TEMPORAL_CLI_VERSION: cached in $out"; return; fi
   mkdir -p "$out.tmp"
-  timed "temporal CLI v$TEMPORAL_CLI_VERSION" env GOBIN="$out.tmp" CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" "github.com/temporalio/cli/cmd/temporal@v$TEMPORAL_CLI_VERSION"
+  timed "temporal CLI v$TEMPORAL_CLI_VERSION" env GOBIN="$out.tmp" CGO_ENABLED=0 go install -trimpath -ldflags "-s -w -X github.com/temporalio/cli/temporalcli.Version=$TEMPORAL_CLI_VERSION" "github.com/temporalio/cli/cmd/temporal@v$TEMPORAL_CLI_VERSION"
   rm -rf "$out"; mv "$out.tmp" "$out"
 }
 
 crd_dir() { # $1 module@version, $2 path in the module
-  local d; d=$(go mod download -json "$1" | sed -n 's/^[[:space:]]*"Dir": "\([^"]*\)".*/\1/p')
+  local d; d=$(go mod download -json "$1" | sed -n 's/^[[:space:]]*"Dir": "\([^"]*\)".*/\1/p') || true
   [ -n "$d" ] && [ -d "$d/$2" ] && echo "$d/$2"
 }
 
@@ -86,11 +93,11 @@ fetch_crds() {
   log "CRDs: fetching module zips…"
   rm -rf "$out"; mkdir -p "$out"
   local d
-  d=$(crd_dir "github.com/fluxcd/helm-controller@v$HELM_CONTROLLER_VERSION" config/crd/bases)
+  d=$(crd_dir "github.com/fluxcd/helm-controller@v$HELM_CONTROLLER_VERSION" config/crd/bases) || { log "CRDs: github.com/fluxcd/helm-controller@v$HELM_CONTROLLER_VERSION could not be downloaded"; exit 1; }
   cp "$d/helm.toolkit.fluxcd.io_helmreleases.yaml" "$out/"
-  d=$(crd_dir "github.com/fluxcd/kustomize-controller@v$KUSTOMIZE_CONTROLLER_VERSION" config/crd/bases)
+  d=$(crd_dir "github.com/fluxcd/kustomize-controller@v$KUSTOMIZE_CONTROLLER_VERSION" config/crd/bases) || { log "CRDs: github.com/fluxcd/kustomize-controller@v$KUSTOMIZE_CONTROLLER_VERSION could not be downloaded"; exit 1; }
   cp "$d/kustomize.toolkit.fluxcd.io_kustomizations.yaml" "$out/"
-  d=$(crd_dir "github.com/fluxcd/source-controller@v$SOURCE_CONTROLLER_VERSION" config/crd/bases)
+  d=$(crd_dir "github.com/fluxcd/source-controller@v$SOURCE_CONTROLLER_VERSION" config/crd/bases) || { log "CRDs: github.com/fluxcd/source-controller@v$SOURCE_CONTROLLER_VERSION could not be downloaded"; exit 1; }
   for r in buckets externalartifacts gitrepositories helmcharts helmrepositories ocirepositories; do
     cp "$d/source.toolkit.fluxcd.io_$r.yaml" "$out/"
   done

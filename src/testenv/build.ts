@@ -13,7 +13,7 @@ const repoRoot = path.resolve(__dirname, '..', '..');
 export function missingTargets(targets: BuildTarget[]): BuildTarget[] {
   const t = toolPaths();
   const present: Record<BuildTarget, () => boolean> = {
-    k8s: () => fs.existsSync(t.kubeApiserver) && fs.existsSync(t.kubeControllerManager),
+    k8s: () => [t.kubeApiserver, t.kubeControllerManager, t.kubectl].every((f) => fs.existsSync(f)),
     etcd: () => fs.existsSync(t.etcd),
     temporal: () => fs.existsSync(t.temporal),
     crds: () => fs.existsSync(path.join(t.crdDir, '.complete')),

@@ -26,6 +26,7 @@ export function toolPaths() {
   return {
     kubeApiserver: path.join(root, `kubernetes-v${v.kubernetes}`, 'kube-apiserver'),
     kubeControllerManager: path.join(root, `kubernetes-v${v.kubernetes}`, 'kube-controller-manager'),
+    kubectl: path.join(root, `kubernetes-v${v.kubernetes}`, 'kubectl'),
     etcd: path.join(root, `etcd-v${v.etcd}`, 'etcd'),
     temporal: path.join(root, `temporal-cli-v${v.temporalCli}`, 'temporal'),
     crdDir: path.join(
