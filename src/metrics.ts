@@ -3,7 +3,10 @@ import client from 'prom-client';
 import type { ServiceState } from './api/constants';
 
 export const registry = new client.Registry();
-client.collectDefaultMetrics({ register: registry, prefix: 'ksm_flux_process_' });
+client.collectDefaultMetrics({ register: registry, prefix: 'ksm_flux_' });
+
+/** Sources read at scrape time. */
+export const hooks: { watchRestarts?: () => Record<string, number> } = {};
 
 export const m = {
   reconciles: new client.Counter({
@@ -51,6 +54,9 @@ export const m = {
     help: 'Watch streams reopened, per resource',
     labelNames: ['resource'],
     registers: [registry],
+    collect() {
+      for (const [resource, n] of Object.entries(hooks.watchRestarts?.() ?? {})) this.set({ resource }, n);
+    },
   }),
   kubeRequests: new client.Counter({
     name: 'ksm_flux_kube_requests_total',
@@ -68,6 +74,7 @@ export const m = {
     help: 'Services by state, over ServiceSets reconciled by this worker',
     labelNames: ['state'],
     registers: [registry],
+    collect: () => collectServiceStates(),
   }),
 };
 

@@ -10,7 +10,7 @@ import { KubeClient } from './kube/client';
 import { Informer } from './kube/informer';
 import { paths } from './kube/paths';
 import type { Logger } from './log';
-import { collectServiceStates, m, reportServiceStates } from './metrics';
+import { m, reportServiceStates } from './metrics';
 import { connectWorker } from './temporalConn';
 import type { MetricsSinks } from './workflows/defs';
 
@@ -115,15 +115,11 @@ export async function startWorker(
     maxCachedWorkflows: cfg.maxCachedWorkflows,
     shutdownGraceTime: '10s',
   });
-  m.services.reset();
-  const collect = setInterval(collectServiceStates, 5000);
-  collect.unref();
   log.info(
     { taskQueue: cfg.taskQueue, temporal: cfg.temporalAddress, namespace: cfg.temporalNamespace },
     'worker started',
   );
   const done = worker.run().finally(async () => {
-    clearInterval(collect);
     informer.stop();
     client.close();
     await connection.close();

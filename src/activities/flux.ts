@@ -9,6 +9,7 @@ import { PAUSED_ANNOTATION } from '../api/constants';
 import type { ApplyResult, FluxRef, ServiceSetRef } from '../core/types';
 import { KubeError, type KubeObject } from '../kube/client';
 import { paths } from '../kube/paths';
+import { m } from '../metrics';
 import type { Deps } from './deps';
 import { recordEvent, refLog } from './serviceSet';
 import { activityCallKey } from './callKey';
@@ -44,6 +45,7 @@ export async function applyServices(deps: Deps, ref: ServiceSetRef, keys: string
     const template = tRaw ? parseObject(ServiceTemplate, tRaw, `ServiceTemplate ${ns}/${svc.template}`) : undefined;
     const plan = planService({ serviceSet: ss, config: cfg.config, paused }, svc, template);
     if (!plan.ok) {
+      m.applyErrors.inc({ reason: plan.error.reason });
       results.push({ key, ok: false, error: plan.error });
       continue;
     }
@@ -54,6 +56,7 @@ export async function applyServices(deps: Deps, ref: ServiceSetRef, keys: string
     };
     try {
       await deps.client.apply(paths.flux(fref), plan.object, FIELD_MANAGER);
+      m.applies.inc({ kind: fref.kind });
       results.push({ key, ok: true, ref: fref, hash: plan.hash });
       deps.logger.info(
         {
@@ -67,6 +70,7 @@ export async function applyServices(deps: Deps, ref: ServiceSetRef, keys: string
     } catch (e) {
       if (e instanceof KubeError && e.invalid) {
         // The API server refused what we built (schema/CEL): bad input, not worth retrying as is.
+        m.applyErrors.inc({ reason: 'FluxObjectRejected' });
         results.push({
           key,
           ok: false,
@@ -211,8 +215,5 @@ export async function requestReconcile(deps: Deps, ref: ServiceSetRef, objects: 
       if (!(e instanceof KubeError && e.notFound)) throw e;
     }
   }
-  deps.logger.info(
-    { ...refLog(ref), objects: objects.map((o) => o.name), at },
-    'requested Flux reconcile',
-  );
+  deps.logger.info({ ...refLog(ref), objects: objects.map((o) => o.name), at }, 'requested Flux reconcile');
 }

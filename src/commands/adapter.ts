@@ -6,7 +6,7 @@ import { timingOf, type Config } from '../config';
 import { startHttpServer } from '../httpServer';
 import { KubeClient } from '../kube/client';
 import type { Logger } from '../log';
-import { m } from '../metrics';
+import { hooks, m } from '../metrics';
 import { connectClient } from '../temporalConn';
 import { LeaderElector } from '../watcher/leader';
 import { Watcher } from '../watcher/watcher';
@@ -15,12 +15,15 @@ import { parseDuration } from '../core/duration';
 
 export type Mode = 'run' | 'watcher' | 'worker';
 
+/** A Temporal round trip with a deadline; the pending check is kept so shutdown can wait for it. */
+let pendingCheck: Promise<unknown> | undefined;
 async function temporalReachable(client: Client): Promise<string | undefined> {
+  const call = client.connection.withDeadline(Date.now() + 3000, () =>
+    client.connection.workflowService.getSystemInfo({}),
+  );
+  pendingCheck = call.catch(() => undefined);
   try {
-    await Promise.race([
-      client.connection.workflowService.getSystemInfo({}),
-      new Promise((_, reject) => setTimeout(() => reject(new Error('timed out after 3 s')), 3000).unref()),
-    ]);
+    await call;
     return undefined;
   } catch (e) {
     return `Temporal unreachable: ${(e as Error).message}`;
@@ -100,11 +103,12 @@ export async function startAdapter(mode: Mode, cfg: Config, logger: Logger): Pro
       await startWatching();
       stops.push(async () => stopWatching());
     }
-    const metricsTimer = setInterval(() => current?.updateMetrics(), 5000);
-    metricsTimer.unref();
+    hooks.watchRestarts = () => current?.restartCounts() ?? {};
     stops.push(async () => {
-      clearInterval(metricsTimer);
+      hooks.watchRestarts = undefined;
       kube.close();
+      // A readiness check still retrying would fire on a closed channel: let it finish (≤ 3 s) first.
+      await pendingCheck;
       await temporal!.connection.close();
     });
     handle.watcher = () => current;
@@ -115,6 +119,7 @@ export async function startAdapter(mode: Mode, cfg: Config, logger: Logger): Pro
     {
       addr: cfg.healthAddr === cfg.metricsAddr ? cfg.metricsAddr : cfg.healthAddr,
       metrics: cfg.healthAddr === cfg.metricsAddr,
+      ...(temporalMetrics ? { temporalMetricsUrl: `http://${temporalMetrics}/metrics` } : {}),
       health: { process: () => undefined },
       ready: {
         ...(worker

@@ -122,8 +122,9 @@ export class Watcher {
     for (const i of this.informers()) i.stop();
   }
 
-  updateMetrics(): void {
-    for (const i of this.informers()) m.watchRestarts.set({ resource: i.name }, i.restarts);
+  /** Watch streams reopened per resource (read by the metrics endpoint). */
+  restartCounts(): Record<string, number> {
+    return Object.fromEntries(this.informers().map((i) => [i.name, i.restarts]));
   }
 
   private smpFor(ss: ServiceSet): StateManagementProvider | undefined {

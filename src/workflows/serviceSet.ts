@@ -307,7 +307,10 @@ export async function serviceSetWorkflow(input: ServiceSetWorkflowInput): Promis
       counters.activityErrors++;
       live.lastError = errorText(e);
       live.phase = 'Waiting';
-      log.warn('reconcile pass failed; will retry', { serviceSet: `${ref.namespace}/${ref.name}`, error: live.lastError });
+      log.warn('reconcile pass failed; will retry', {
+        serviceSet: `${ref.namespace}/${ref.name}`,
+        error: live.lastError,
+      });
       nextDelay = activeDelay;
       activeDelay = Math.min(activeDelay * 2, timing.activePollMaxMs);
       lastOutcome = {
