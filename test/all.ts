@@ -1,0 +1,36 @@
+// Everything CI runs, in two phases with their own control planes: unit + replay + integration
+// (Flux status played by the tests), then end to end with the real Flux controllers (and the browser).
+// Prints one closing "N passed, N failed" line for both.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+
+const root = path.resolve(__dirname, '..');
+
+function phase(name: string, args: string[]): Promise<{ code: number; passed: number; failed: number }> {
+  process.stderr.write(`\n[test:all] phase ${name}\n`);
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [require.resolve('tsx/cli'), 'test/run.ts', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    let last = '';
+    child.stdout.on('data', (d: Buffer) => {
+      process.stdout.write(d);
+      last = (last + d.toString()).slice(-4000);
+    });
+    child.on('exit', (code) => {
+      const m = /^(\d+) passed, (\d+) failed/m.exec(last.split('\n').reverse().find((l) => /^\d+ passed, \d+ failed/.test(l)) ?? '');
+      resolve({ code: code ?? 1, passed: Number(m?.[1] ?? 0), failed: Number(m?.[2] ?? (code === 0 ? 0 : 1)) });
+    });
+  });
+}
+
+async function main() {
+  const t0 = Date.now();
+  const a = await phase('unit + replay + integration', []);
+  const b = await phase('end to end (real Flux controllers)', ['--e2e']);
+  const passed = a.passed + b.passed;
+  const failed = a.failed + b.failed;
+  process.stderr.write(`[test:all] finished in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
+  process.stdout.write(`\n${passed} passed, ${failed} failed\n`);
+  process.exit(a.code === 0 && b.code === 0 && failed === 0 ? 0 : 1);
+}
+
+void main();
