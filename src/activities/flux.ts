@@ -3,12 +3,13 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { FLUX_FINALIZER, FORCE_AT_ANNOTATION, REQUESTED_AT_ANNOTATION, RESET_AT_ANNOTATION } from '../api/constants';
 import { ServiceSet, ServiceTemplate, parseObject } from '../api/k0rdent';
-import { planService, serviceKey } from '../core/plan';
+import { serviceKey } from '../core/plan';
 import { parseProviderConfig } from '../core/providerConfig';
 import { PAUSED_ANNOTATION } from '../api/constants';
 import type { ApplyResult, FluxRef, ServiceSetRef } from '../core/types';
 import { KubeError, type KubeObject } from '../kube/client';
 import { paths } from '../kube/paths';
+import { planServiceCached } from './planCache';
 import { m } from '../metrics';
 import type { Deps } from './deps';
 import { recordEvent, refLog } from './serviceSet';
@@ -43,7 +44,7 @@ export async function applyServices(deps: Deps, ref: ServiceSetRef, keys: string
     if (!svc) continue; // removed since the observation; the next pass cleans up
     const tRaw = await deps.client.get(paths.serviceTemplate(ns, svc.template));
     const template = tRaw ? parseObject(ServiceTemplate, tRaw, `ServiceTemplate ${ns}/${svc.template}`) : undefined;
-    const plan = planService({ serviceSet: ss, config: cfg.config, paused }, svc, template);
+    const plan = planServiceCached({ serviceSet: ss, config: cfg.config, paused }, svc, template);
     if (!plan.ok) {
       m.applyErrors.inc({ reason: plan.error.reason });
       results.push({ key, ok: false, error: plan.error });

@@ -22,7 +22,6 @@ import {
   fluxRefFor,
   isSelfManagement,
   kubeconfigSecretName,
-  planService,
   releaseKeyFor,
   serviceKey,
   serviceType,
@@ -44,6 +43,7 @@ import type {
 } from '../core/types';
 import type { KubeObject } from '../kube/client';
 import { paths } from '../kube/paths';
+import { planServiceCached } from './planCache';
 import type { Deps } from './deps';
 
 const MAX_MESSAGE = 2048;
@@ -274,7 +274,7 @@ export async function observe(deps: Deps, ref: ServiceSetRef): Promise<Observati
       ...(flux ? { flux } : {}),
     };
     if (ctx && !so.uninstall) {
-      const p = planService(ctx, svc, template);
+      const p = planServiceCached(ctx, svc, template);
       if (p.ok)
         so.desired = {
           ref: { kind: p.object.kind, namespace: p.object.metadata.namespace, name: p.object.metadata.name },
