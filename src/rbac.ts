@@ -8,12 +8,14 @@ export interface Permission {
   verb: string;
   /** Set for namespaced grants (the Lease); cluster-wide otherwise. */
   namespace?: string;
+  /** Set for grants limited to one object (resourceNames). */
+  name?: string;
   why: string;
 }
 
 const k0 = 'k0rdent.mirantis.com';
 
-export function requiredPermissions(adapterNamespace: string): Permission[] {
+export function requiredPermissions(adapterNamespace: string, leaseName = 'ksm-flux-watcher'): Permission[] {
   const p: Permission[] = [];
   const add = (group: string, resource: string, verbs: string[], why: string, extra: Partial<Permission> = {}) =>
     verbs.forEach((verb) => p.push({ group, resource, verb, why, ...extra }));
@@ -29,6 +31,7 @@ export function requiredPermissions(adapterNamespace: string): Permission[] {
   ] as const) {
     add(g, r, ['get', 'list', 'watch'], 'observe Flux objects');
     add(g, r, ['patch'], 'server-side apply, suspend, reconcile requests');
+    add(g, r, ['create'], 'server-side apply that creates the object');
     add(g, r, ['delete'], 'remove Flux objects');
   }
   add('', 'secrets', ['get'], 'check that the target kubeconfig Secret exists');

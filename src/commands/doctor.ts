@@ -154,7 +154,7 @@ export async function runChecks(cfg: Config, opts: { smp?: string } = {}): Promi
     }
 
     // RBAC of the identity this runs as
-    for (const p of requiredPermissions(cfg.adapterNamespace)) {
+    for (const p of requiredPermissions(cfg.adapterNamespace, cfg.leaseName)) {
       try {
         const r = await kube.create<{ status?: { allowed?: boolean; reason?: string } }>(
           '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
@@ -168,6 +168,7 @@ export async function runChecks(cfg: Config, opts: { smp?: string } = {}): Promi
                 ...(p.subresource ? { subresource: p.subresource } : {}),
                 verb: p.verb,
                 ...(p.namespace ? { namespace: p.namespace } : {}),
+                ...(p.name ? { name: p.name } : {}),
               },
             },
           },

@@ -276,6 +276,7 @@ export class KubeClient {
           headers: { ...(base.headers as Record<string, string>), accept: 'application/json' },
         },
         (res) => {
+          this.onRequest?.('watch', path, res.statusCode ?? 0);
           if ((res.statusCode ?? 0) >= 300) {
             let text = '';
             res.on('data', (c: Buffer) => (text += c.toString()));
