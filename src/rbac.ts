@@ -36,7 +36,12 @@ export function requiredPermissions(adapterNamespace: string, leaseName = 'ksm-f
   }
   add('', 'secrets', ['get'], 'check that the target kubeconfig Secret exists');
   add('events.k8s.io', 'events', ['create'], 'record Events on ServiceSets');
-  add('coordination.k8s.io', 'leases', ['get', 'create', 'update'], 'watcher leader election', {
+  add('coordination.k8s.io', 'leases', ['get', 'update'], 'watcher leader election', {
+    namespace: adapterNamespace,
+    name: leaseName,
+  });
+  // create cannot be limited to a name
+  add('coordination.k8s.io', 'leases', ['create'], 'watcher leader election (first start)', {
     namespace: adapterNamespace,
   });
   return p;

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { KubeError } from '../../src/kube/client';
+import { requiredPermissions } from '../../src/rbac';
 import { ensureBuilt } from '../../src/testenv/build';
 import {
   chartDir,
@@ -260,6 +261,32 @@ describe('chart charts/ksm-flux (real helm)', () => {
     }
     const binding = find(defaults, 'ClusterRoleBinding');
     assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: 'ksm-flux', namespace: 'ksm-flux' }]);
+  });
+
+  it('grants exactly the permissions `ksm-flux doctor` checks (src/rbac.ts)', () => {
+    const granted = new Set<string>();
+    for (const r of defaults.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role')) {
+      for (const rule of r.rules as {
+        apiGroups: string[];
+        resources: string[];
+        verbs: string[];
+        resourceNames?: string[];
+      }[]) {
+        for (const g of rule.apiGroups)
+          for (const res of rule.resources)
+            for (const v of rule.verbs)
+              granted.add(
+                `${g}|${res}|${v}|${r.kind === 'Role' ? 'ns' : 'cluster'}|${rule.resourceNames?.join(',') ?? ''}`,
+              );
+      }
+    }
+    const required = new Set(
+      requiredPermissions('ksm-flux').map(
+        (p) =>
+          `${p.group}|${p.resource}${p.subresource ? `/${p.subresource}` : ''}|${p.verb}|${p.namespace ? 'ns' : 'cluster'}|${p.name ?? ''}`,
+      ),
+    );
+    assert.deepEqual([...granted].sort(), [...required].sort());
   });
 
   it('deploy/ksm-flux.yaml is the current default rendering (npx tsx scripts/render-deploy.ts)', async () => {
