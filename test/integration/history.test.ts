@@ -29,6 +29,15 @@ import {
   uniqueName,
 } from '../support/env';
 
+/** Every string and payload (decoded as UTF-8) of a history, concatenated. */
+function decodedText(v: unknown): string {
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('utf8');
+  if (typeof v === 'string') return v;
+  if (Array.isArray(v)) return v.map(decodedText).join(' ');
+  if (v && typeof v === 'object') return Object.values(v).map(decodedText).join(' ');
+  return '';
+}
+
 describe('workflow history', () => {
   const { kube } = testEnv();
   const ns = uniqueName('hist');
@@ -56,7 +65,14 @@ describe('workflow history', () => {
     await createHelmTemplate(kube, ns, 'chart-1');
     await createHelmTemplate(kube, ns, 'chart-2');
     await createKustomizeTemplate(kube, ns, 'ks');
-    await createKubeconfigSecret(kube, ns, 'cluster1');
+    // A Secret whose content must never reach Temporal: activities pass references, not contents.
+    const sentinel = `do-not-leak-${uniqueName('s')}`;
+    await kube.create(`/api/v1/namespaces/${ns}/secrets`, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'cluster1-kubeconfig' },
+      stringData: { value: `token: ${sentinel}` },
+    });
     const ss = await createServiceSet(kube, {
       namespace: ns,
       name: 'life',
@@ -113,6 +129,11 @@ describe('workflow history', () => {
 
     const history = await handle.fetchHistory();
     assert.ok((history.events?.length ?? 0) > 20, 'a real history');
+    const raw = decodedText(history);
+    assert.ok(raw.includes('observe') && raw.includes(ns), 'payloads were decoded for the check');
+    assert.ok(!raw.includes(sentinel), 'no Secret content in the workflow history');
+    const largest = Math.max(...(history.events ?? []).map((e) => decodedText(e).length));
+    assert.ok(largest < 64 * 1024, `small payloads (largest event ${largest} bytes)`);
     await Worker.runReplayHistory(
       { workflowsPath: require.resolve('../../src/workflows') },
       history,
