@@ -359,12 +359,14 @@ async function conflictFor(
 ): Promise<ConflictInfo | undefined> {
   const rk = releaseKeyFor(ss, svc);
   const others = await contendersFor(deps, ss, rk, templateOf);
-  // Flux objects of other ServiceSets that hold this release right now (even if their ServiceSet is gone).
+  // No other ServiceSet wants it (a deleting one still counts until its objects are gone): no conflict,
+  // and no API call for the common case.
+  if (!others.length) return undefined;
+  // Flux objects of other ServiceSets that hold this release right now.
   const scope = isSelfManagement(ss) ? undefined : ss.metadata.namespace;
   const holders = (await deps.client.list(paths.helmReleases(scope), `${LABEL_RELEASE_KEY}=${rk}`)).items
     .map((o) => observeFlux(o, 'HelmRelease'))
     .filter((o) => o.ownerUid !== ss.metadata.uid);
-  if (!others.length && !holders.length) return undefined;
   const me = asContender(ss, priority);
   const all = [me, ...others.map((o) => asContender(o.ss, priorityOf(o.ss)))];
   const winner = pickWinner(all);
