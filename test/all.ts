@@ -9,14 +9,22 @@ const root = path.resolve(__dirname, '..');
 function phase(name: string, args: string[]): Promise<{ code: number; passed: number; failed: number }> {
   process.stderr.write(`\n[test:all] phase ${name}\n`);
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [require.resolve('tsx/cli'), 'test/run.ts', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [require.resolve('tsx/cli'), 'test/run.ts', ...args], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let last = '';
     child.stdout.on('data', (d: Buffer) => {
       process.stdout.write(d);
       last = (last + d.toString()).slice(-4000);
     });
     child.on('exit', (code) => {
-      const m = /^(\d+) passed, (\d+) failed/m.exec(last.split('\n').reverse().find((l) => /^\d+ passed, \d+ failed/.test(l)) ?? '');
+      const m = /^(\d+) passed, (\d+) failed/m.exec(
+        last
+          .split('\n')
+          .reverse()
+          .find((l) => /^\d+ passed, \d+ failed/.test(l)) ?? '',
+      );
       resolve({ code: code ?? 1, passed: Number(m?.[1] ?? 0), failed: Number(m?.[2] ?? (code === 0 ? 0 : 1)) });
     });
   });

@@ -17,7 +17,6 @@ import { retryUpdate } from '../../src/workflows/defs';
 import { startTestAdapter, type TestAdapter } from '../support/adapter';
 import {
   createHelmTemplate,
-  createKubeconfigSecret,
   createKustomizeTemplate,
   createNamespace,
   createServiceSet,

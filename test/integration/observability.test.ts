@@ -144,7 +144,7 @@ describe('observability', () => {
   it('doctor: Temporal, CRDs, SMP readiness rules (naming the failing one) and RBAC', async () => {
     const id = adapter.cfg.adapterName;
     // The adapter "Deployment" and a Flux controller, with status as a kubelet-backed cluster would show.
-    const dep = (name: string, available: number) => ({
+    const dep = (name: string) => ({
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name, namespace: 'kcm-system' },
@@ -158,7 +158,7 @@ describe('observability', () => {
       [id, 1],
       [`${id}-hc`, 0],
     ] as const) {
-      await kube.create('/apis/apps/v1/namespaces/kcm-system/deployments', dep(name, available));
+      await kube.create('/apis/apps/v1/namespaces/kcm-system/deployments', dep(name));
       await kube.mergePatch(`/apis/apps/v1/namespaces/kcm-system/deployments/${name}/status`, {
         status: { replicas: 1, availableReplicas: available, readyReplicas: available },
       });
