@@ -4,13 +4,15 @@
 //
 //   tsx test/run.ts            unit + integration (+ replay)
 //   tsx test/run.ts --unit     unit and replay only (no servers)
-//   tsx test/run.ts --e2e      end to end with real Flux controllers
-//   tsx test/run.ts [files…]   only these files (integration env still started)
+//   tsx test/run.ts --e2e      end to end with real Flux controllers (prints the time of each scenario)
+//   tsx test/run.ts [files…]   only these files (integration env still started; with Flux when they are all
+//                              under test/e2e/)
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { bundleTo } from '../scripts/bundle-workflows';
 import { ensureBuilt } from '../src/testenv/build';
+import { stop, type Started } from '../src/testenv/proc';
 import { down, envOf, up } from '../src/testenv/testenv';
 
 const root = path.resolve(__dirname, '..');
@@ -27,8 +29,14 @@ function findTests(dir: string): string[] {
   return out.sort();
 }
 
-function runNodeTests(files: string[], env: NodeJS.ProcessEnv, tapFile: string): Promise<number> {
+function runNodeTests(
+  files: string[],
+  env: NodeJS.ProcessEnv,
+  tapFile: string,
+  passThrough: string[] = [],
+): Promise<number> {
   const args = [
+    ...passThrough,
     '--import',
     'tsx',
     '--test',
@@ -51,11 +59,78 @@ function tapCounts(file: string): { pass: number; fail: number; skipped: number 
   return { pass: num('pass'), fail: num('fail'), skipped: num('skipped') + num('todo') };
 }
 
+/** Top-level tests (e2e scenarios) of the TAP file with their durations: `ok N - name` then `duration_ms: X`. */
+function tapDurations(file: string): { name: string; result: 'ok' | 'FAIL' | 'skip'; ms: number }[] {
+  const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  const out: { name: string; result: 'ok' | 'FAIL' | 'skip'; ms: number }[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    // Scenarios are the tests one level inside each file's describe block (4 spaces of TAP indentation).
+    const m = /^    (ok|not ok) \d+ - (.*?)(?: # (SKIP|TODO)\b.*)?$/.exec(lines[i]!);
+    if (!m) continue;
+    for (let j = i + 1; j < Math.min(lines.length, i + 12); j++) {
+      const d = /^ {6}duration_ms: ([\d.]+)/.exec(lines[j]!);
+      if (d) {
+        out.push({ name: m[2]!, result: m[3] ? 'skip' : m[1] === 'ok' ? 'ok' : 'FAIL', ms: Number(d[1]) });
+        break;
+      }
+      if (/^ {0,4}\S/.test(lines[j]!)) break;
+    }
+  }
+  return out;
+}
+
+function formatMs(ms: number): string {
+  return ms >= 60_000
+    ? `${Math.floor(ms / 60_000)}m${((ms % 60_000) / 1000).toFixed(1)}s`
+    : `${(ms / 1000).toFixed(1)}s`;
+}
+
+/** Extra control planes the e2e tests start ("target clusters") record their processes; stop any left over. */
+async function stopTargets(dir: string): Promise<void> {
+  const targets = path.join(dir, 'targets');
+  if (!fs.existsSync(targets)) return;
+  for (const d of fs.readdirSync(targets)) {
+    const f = path.join(targets, d, 'procs.json');
+    if (!fs.existsSync(f)) continue;
+    try {
+      const procs = JSON.parse(fs.readFileSync(f, 'utf8')) as Started[];
+      for (const p of [...procs].reverse()) await stop(p, 2000);
+    } catch {
+      /* best effort */
+    }
+  }
+}
+
+/** Copies every `logs/` directory under DIR (control plane, Flux, target clusters) to DEST. */
+function keepLogs(dir: string, dest: string): void {
+  const walk = (d: string, rel: string, depth: number) => {
+    if (depth > 3 || !fs.existsSync(d)) return;
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      if (!e.isDirectory() || e.name.endsWith('-data') || e.name.endsWith('.git')) continue;
+      const p = path.join(d, e.name);
+      if (e.name === 'logs') fs.cpSync(p, path.join(dest, rel), { recursive: true });
+      else walk(p, path.join(rel, e.name), depth + 1);
+    }
+  };
+  try {
+    walk(dir, '.', 0);
+    if (fs.existsSync(dest)) process.stderr.write(`[test] e2e logs kept in ${path.relative(root, dest)}\n`);
+  } catch (e) {
+    process.stderr.write(`[test] could not keep the e2e logs: ${(e as Error).message}\n`);
+  }
+}
+
 async function main() {
+  const wallStart = Date.now();
   const argv = process.argv.slice(2);
   const unitOnly = argv.includes('--unit');
-  const e2e = argv.includes('--e2e');
   const explicit = argv.filter((a) => !a.startsWith('--'));
+  // Explicit files that are all end-to-end tests need the Flux controllers too.
+  const e2e =
+    argv.includes('--e2e') ||
+    (explicit.length > 0 &&
+      explicit.every((f) => path.relative(root, path.resolve(root, f)).startsWith(`test${path.sep}e2e${path.sep}`)));
   const unit = [...findTests('test/unit'), ...findTests('test/replay')];
   const integration = findTests('test/integration');
   const files = explicit.length ? explicit : e2e ? findTests('test/e2e') : unitOnly ? unit : [...unit, ...integration];
@@ -68,7 +143,13 @@ async function main() {
   const dir = path.join(root, '.testenv', e2e ? `e2e-${process.pid}` : `test-${process.pid}`);
   let code = 1;
   const cleanup = async () => {
-    if (needsServers) await down({ dir, quiet: true }).catch(() => undefined);
+    if (!needsServers) return;
+    if (e2e) {
+      await stopTargets(dir);
+      // Controller, apiserver and target-cluster logs are what explains an e2e failure: keep them.
+      if (code !== 0 || process.env.KSM_FLUX_KEEP_LOGS) keepLogs(dir, path.join(artifacts, `e2e-logs-${process.pid}`));
+    }
+    await down({ dir, quiet: true }).catch(() => undefined);
   };
   process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
   process.on('SIGTERM', () => void cleanup().then(() => process.exit(143)));
@@ -90,11 +171,27 @@ async function main() {
       process.stderr.write(`[test] workflow bundle in ${Date.now() - t1} ms\n`);
       env.KSM_FLUX_WORKFLOW_BUNDLE = bundle;
     }
-    code = await runNodeTests(files, env, tap);
+    // e.g. --test-name-pattern=Conflict runs one e2e scenario (the suite's setup still runs).
+    code = await runNodeTests(
+      files,
+      env,
+      tap,
+      argv.filter((a) => a.startsWith('--test-name-pattern=')),
+    );
   } finally {
     await cleanup();
   }
   const c = tapCounts(tap);
+  if (e2e) {
+    const rows = tapDurations(tap);
+    if (rows.length) {
+      const w = Math.max(...rows.map((r) => r.name.length));
+      process.stdout.write(`\nscenario times:\n`);
+      for (const r of rows)
+        process.stdout.write(`  ${r.result.padEnd(4)}  ${r.name.padEnd(w)}  ${formatMs(r.ms).padStart(8)}\n`);
+    }
+    process.stdout.write(`e2e wall clock: ${formatMs(Date.now() - wallStart)}\n`);
+  }
   process.stdout.write(`\n${c.pass} passed, ${c.fail} failed${c.skipped ? `, ${c.skipped} skipped` : ''}\n`);
   process.exit(code !== 0 || c.fail > 0 ? 1 : 0);
 }
