@@ -114,7 +114,10 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     case 'dev': {
-      return dev({ ...(dir ? { dir } : {}), flux: !flags['no-flux'] });
+      return dev({
+        ...(dir ? { dir } : {}),
+        ...(flags.flux ? { flux: true } : flags['no-flux'] ? { flux: false } : {}),
+      });
     }
     default:
       break;

@@ -132,3 +132,25 @@ export function tail(file: string, lines = 30): string {
     return '';
   }
 }
+
+/** Polls fn until it returns a truthy value, which it resolves to. */
+export async function pollFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+  intervalMs = 200,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e instanceof Error ? e.message : String(e);
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}${last ? `; last error: ${last}` : ''}`);
+    await sleep(intervalMs);
+  }
+}

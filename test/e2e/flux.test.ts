@@ -28,15 +28,19 @@ import {
   uniqueName,
   type SvcSpec,
 } from '../support/env';
-import { createGitRepository, createKustomizeTemplate, startGitServer, type GitServer } from '../support/gitServer';
+import {
+  createGitRepository,
+  createKustomizeTemplate,
+  startGitServer,
+  type GitServer,
+} from '../../src/testenv/gitServer';
 import {
   createChartTemplate,
   createHelmRepository,
-  fixturesDir,
   readyMessage,
   startHelmRepo,
   type HelmRepoServer,
-} from '../support/helmRepo';
+} from '../../src/testenv/helmRepo';
 import {
   createTargetKubeconfigSecret,
   createTargetNamespace,
@@ -45,8 +49,9 @@ import {
   targetPaths,
   type HelmReleaseRecord,
   type TargetCluster,
-} from '../support/target';
+} from '../../src/testenv/target';
 
+const fixturesDir = path.resolve(__dirname, '..', 'fixtures');
 const CHART_DIR = path.join(fixturesDir, 'charts', 'e2e-app');
 const MANIFESTS_DIR = path.join(fixturesDir, 'kustomize', 'e2e-manifests');
 const BIN = path.resolve(__dirname, '..', '..', 'bin', 'ksm-flux');

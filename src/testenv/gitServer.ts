@@ -6,10 +6,10 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { K0RDENT_API_VERSION } from '../../src/api/constants';
-import type { KubeClient } from '../../src/kube/client';
-import { paths } from '../../src/kube/paths';
-import { eventually } from './env';
+import { K0RDENT_API_VERSION } from '../api/constants';
+import type { KubeClient } from '../kube/client';
+import { paths } from '../kube/paths';
+import { pollFor as eventually } from './proc';
 import { SOURCE_API_VERSION, isReady, readyMessage, sourcePaths } from './helmRepo';
 
 const run = promisify(execFile);

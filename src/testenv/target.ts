@@ -6,9 +6,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { KubeClient, type KubeObject } from '../../src/kube/client';
-import { kubeconfigYaml, startKubePlane, type KubePlane } from '../../src/testenv/kube';
-import { stop, type Started } from '../../src/testenv/proc';
+import { KubeClient, type KubeObject } from '../kube/client';
+import { kubeconfigYaml, startKubePlane, type KubePlane } from './kube';
+import { stop, type Started } from './proc';
 
 /** Written beside every target plane so test/run.ts can stop its processes if a test process dies early. */
 export const TARGET_PROCS_FILE = 'procs.json';
@@ -34,8 +34,9 @@ function targetsRoot(): string {
   return path.join(base, 'targets');
 }
 
-export async function startTarget(name: string): Promise<TargetCluster> {
-  const dir = path.join(targetsRoot(), `${name}-${process.pid}`);
+/** A second control plane playing a workload cluster (in ROOT/targets, default: the testenv's dir). */
+export async function startTarget(name: string, root?: string): Promise<TargetCluster> {
+  const dir = path.join(root ? path.join(root, 'targets') : targetsRoot(), `${name}-${process.pid}`);
   fs.mkdirSync(dir, { recursive: true });
   const t0 = Date.now();
   const plane: KubePlane = await startKubePlane(dir, { controllerManager: true, prefix: name });
@@ -52,7 +53,7 @@ export async function startTarget(name: string): Promise<TargetCluster> {
     for (const p of [...plane.procs].reverse()) await stop(p, 3000);
     fs.rmSync(path.join(dir, TARGET_PROCS_FILE), { force: true });
   };
-  process.stderr.write(`[e2e] target cluster ${name} up at ${plane.server} in ${Date.now() - t0} ms\n`);
+  process.stderr.write(`[testenv] target cluster ${name} up at ${plane.server} in ${Date.now() - t0} ms\n`);
   return {
     name,
     dir,

@@ -7,16 +7,15 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { K0RDENT_API_VERSION, LABEL_MANAGED } from '../../src/api/constants';
-import type { KubeClient, KubeObject } from '../../src/kube/client';
-import { paths } from '../../src/kube/paths';
-import { toolPaths } from '../../src/testenv/versions';
-import { eventually } from './env';
+import { K0RDENT_API_VERSION, LABEL_MANAGED } from '../api/constants';
+import type { KubeClient, KubeObject } from '../kube/client';
+import { paths } from '../kube/paths';
+import { toolPaths } from './versions';
+import { pollFor as eventually } from './proc';
 
 const run = promisify(execFile);
 
 export const SOURCE_API_VERSION = 'source.toolkit.fluxcd.io/v1';
-export const fixturesDir = path.resolve(__dirname, '..', 'fixtures');
 
 export const sourcePaths = {
   helmRepository: (ns: string, name?: string) =>
