@@ -148,11 +148,12 @@ async function main(argv: string[]): Promise<number> {
 
 main(process.argv.slice(2)).then(
   (code) => {
-    process.exitCode = code;
+    // Everything this command started has been stopped: exit even if a library left a timer behind.
+    process.exit(code);
   },
   (e: unknown) => {
     if (e instanceof ConfigError) process.stderr.write(`ksm-flux: ${e.message}\n`);
     else process.stderr.write(`ksm-flux: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.exitCode = 1;
+    process.exit(1);
   },
 );

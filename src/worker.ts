@@ -29,6 +29,8 @@ export function installRuntime(logger: Logger, prometheusAddr?: string): void {
     ERROR: 'error',
   };
   Runtime.install({
+    // Our commands handle SIGINT/SIGTERM themselves (graceful stop of everything they started).
+    shutdownSignals: [],
     logger: {
       log: (l: LogLevel, message: string, meta?: LogMetadata) => sdk[level[l]](meta ?? {}, message),
       trace: (message: string, meta?: LogMetadata) => sdk.trace(meta ?? {}, message),

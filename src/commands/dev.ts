@@ -83,6 +83,20 @@ export async function dev(opts: DevOptions = {}): Promise<number> {
   say(`building what is missing (cached in ${path.dirname(toolPaths().etcd)})…`);
   await ensureBuilt(['crds', 'etcd', 'k8s', 'temporal', ...(flux ? (['flux', 'helm'] as const) : [])]);
 
+  // Ctrl-C at any moment (even while starting) stops everything started so far.
+  let interrupted: (() => void) | undefined;
+  const interruption = new Promise<void>((resolve) => (interrupted = resolve));
+  const onSignal = () => interrupted?.();
+  /** Long waits give way to Ctrl-C; short start-ups finish first so that what they started gets stopped. */
+  const step = <T>(p: Promise<T>): Promise<T> =>
+    Promise.race([
+      p,
+      interruption.then(() => {
+        throw new Error('interrupted');
+      }),
+    ]);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const s of stops.reverse()) await s().catch(() => undefined);
@@ -90,8 +104,8 @@ export async function dev(opts: DevOptions = {}): Promise<number> {
   let adapter: AdapterHandle | undefined;
   try {
     say(`starting the management control plane in ${dir}…`);
-    const state = await up({ dir, flux, quiet: false });
     stops.push(() => down({ dir, quiet: true }));
+    const state = await up({ dir, flux, quiet: false });
     say('starting the workload cluster…');
     const target: TargetCluster = await startTarget(CLUSTER, dir);
     stops.push(() => target.stop());
@@ -141,21 +155,23 @@ export async function dev(opts: DevOptions = {}): Promise<number> {
       stops.push(() => git.close());
       const url = await git.createRepo('platform', path.join(demoDir, 'manifests'));
       await createGitRepository(kube, NS, 'platform', url).catch(ignoreConflict);
-      await Promise.all([
-        createChartTemplate(kube, NS, {
-          name: 'hello-1-0-0',
-          chart: 'hello',
-          version: '1.0.0',
-          repository: 'demo-charts',
-        }),
-        createChartTemplate(kube, NS, {
-          name: 'hello-1-1-0',
-          chart: 'hello',
-          version: '1.1.0',
-          repository: 'demo-charts',
-        }),
-        createKustomizeTemplate(kube, NS, { name: 'platform-config', gitRepository: 'platform', path: './' }),
-      ]);
+      await step(
+        Promise.all([
+          createChartTemplate(kube, NS, {
+            name: 'hello-1-0-0',
+            chart: 'hello',
+            version: '1.0.0',
+            repository: 'demo-charts',
+          }),
+          createChartTemplate(kube, NS, {
+            name: 'hello-1-1-0',
+            chart: 'hello',
+            version: '1.1.0',
+            repository: 'demo-charts',
+          }),
+          createKustomizeTemplate(kube, NS, { name: 'platform-config', gitRepository: 'platform', path: './' }),
+        ]),
+      );
     } else {
       // Without Flux nothing serves the sources: templates as kcm leaves them, HelmReleases stay Provisioning.
       for (const [name, version] of [
@@ -240,19 +256,24 @@ export async function dev(opts: DevOptions = {}): Promise<number> {
       uids[s.name] = o.metadata.uid!;
     }
     say(flux ? 'waiting for Flux to install on the workload cluster…' : 'waiting for the first status…');
-    await pollFor(
-      'ServiceSet status',
-      async () => {
-        const list = (await kube.list(paths.serviceSets(NS))).items as {
-          metadata: { name: string };
-          status?: { deployed?: boolean; services?: { state: string }[] };
-        }[];
-        const a = list.find((o) => o.metadata.name === 'workload-a');
-        return flux ? a?.status?.deployed === true : !!a?.status?.services?.length;
-      },
-      flux ? 300_000 : 60_000,
-      1000,
-    ).catch((e: Error) => say(`still waiting (${e.message}); carrying on`));
+    await step(
+      pollFor(
+        'ServiceSet status',
+        async () => {
+          const list = (await kube.list(paths.serviceSets(NS))).items as {
+            metadata: { name: string };
+            status?: { deployed?: boolean; services?: { state: string }[] };
+          }[];
+          const a = list.find((o) => o.metadata.name === 'workload-a');
+          return flux ? a?.status?.deployed === true : !!a?.status?.services?.length;
+        },
+        flux ? 300_000 : 60_000,
+        1000,
+      ).catch((e: Error) => {
+        if (e.message === 'interrupted') throw e;
+        say(`still waiting (${e.message}); carrying on`);
+      }),
+    );
 
     const kubectl = toolPaths().kubectl;
     const targetKubeconfig = path.join(dir, `${CLUSTER}-kubeconfig`);
@@ -304,15 +325,17 @@ export async function dev(opts: DevOptions = {}): Promise<number> {
         'Press Ctrl-C to stop everything.',
       ].join('\n'),
     );
-    await (opts.until ??
-      new Promise<void>((resolve) => {
-        process.once('SIGINT', () => resolve());
-        process.once('SIGTERM', () => resolve());
-      }));
+    await Promise.race([interruption, ...(opts.until ? [opts.until] : [])]);
     say('stopping…');
     return 0;
+  } catch (e) {
+    if ((e as Error).message !== 'interrupted') throw e;
+    say('interrupted while starting; stopping…');
+    return 130;
   } finally {
     await stopAll();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     say('stopped everything');
   }
 }
