@@ -147,6 +147,30 @@ describe('bad input', () => {
     await eventually('applied once the template exists', () => kube.get(hrPath('tmpl', 'missing')), 10_000);
   });
 
+  it('an object the API server refuses (namespace over 63 characters) is a non-retryable, named failure', async () => {
+    const longNs = `n${'x'.repeat(63)}`;
+    await createServiceSet(kube, {
+      namespace: ns,
+      name: 'refused',
+      provider: smp,
+      services: [
+        { name: 'too-long-ns', namespace: longNs, template: 'good' },
+        { name: 'fine-too', namespace: 'web', template: 'good' },
+      ],
+    });
+    const e = await failedWith('refused', 'too-long-ns', /HelmRelease.*is invalid.*targetNamespace/);
+    assert.equal(e.namespace, longNs);
+    await eventually('the other service applied', () => kube.get(hrPath('refused', 'fine-too')));
+    const o = await getServiceSet(kube, ns, 'refused');
+    const cond = o.status.conditions.find((x: any) => x.type === 'FluxObjectsApplied');
+    assert.equal(cond.reason, 'FluxObjectsApplyFailed');
+    // Not retried in a loop: the same input stays refused without new apply attempts.
+    const applies = adapter.worker!.client.stats.byVerb.patch ?? 0;
+    await sleep(2500);
+    const after = adapter.worker!.client.stats.byVerb.patch ?? 0;
+    assert.ok(after - applies <= 1, `no apply loop (${after - applies} patches)`);
+  });
+
   it('missing kubeconfig Secret: a named failure, recovered when the Secret appears', async () => {
     await createServiceSet(kube, {
       namespace: ns,

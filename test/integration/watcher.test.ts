@@ -2,7 +2,9 @@
 // leader election between two watcher replicas.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { FINALIZER } from '../../src/api/constants';
+import { Client, Connection } from '@temporalio/client';
+import { FINALIZER, workflowIdFor } from '../../src/api/constants';
+import { changedSignal, stateQuery } from '../../src/workflows/defs';
 import { fluxObjectName } from '../../src/core/names';
 import { paths } from '../../src/kube/paths';
 import { startTestAdapter, type TestAdapter } from '../support/adapter';
@@ -71,6 +73,26 @@ describe('watcher', () => {
     );
     const took = Date.now() - t0;
     assert.ok(took < 10_000, `reacted in ${took} ms, well before the next poll (45 s)`);
+  });
+
+  it('a burst of signals coalesces into a few passes (level-triggered, latest wins)', async () => {
+    const ss = await getServiceSet(kube, ns, 'ev');
+    const connection = await Connection.connect({ address: testEnv().temporalAddress });
+    try {
+      const client = new Client({ connection, namespace: testEnv().temporalNamespace });
+      const h = client.workflow.getHandle(workflowIdFor(ss.metadata.uid));
+      const before = (await h.query(stateQuery)).counters;
+      await Promise.all(
+        Array.from({ length: 40 }, (_, i) => h.signal(changedSignal, { kind: 'Burst', resourceVersion: String(i) })),
+      );
+      await sleep(2500);
+      const after = (await h.query(stateQuery)).counters;
+      assert.ok(after.signals - before.signals >= 40, `all signals delivered (${after.signals - before.signals})`);
+      assert.ok(after.passes - before.passes <= 6, `coalesced into ${after.passes - before.passes} passes`);
+      assert.equal(after.statusWrites, before.statusWrites, 'and nothing to write');
+    } finally {
+      await connection.close();
+    }
   });
 
   it('a restarted watcher re-lists and catches creations, edits and deletions it missed', async () => {
