@@ -30,15 +30,25 @@ function phase(name: string, args: string[]): Promise<{ code: number; passed: nu
   });
 }
 
+function checks(): Promise<boolean> {
+  process.stderr.write('\n[test:all] typecheck and lint\n');
+  return new Promise((resolve) => {
+    const child = spawn('npm', ['run', '--silent', 'check'], { cwd: root, stdio: 'inherit' });
+    child.on('exit', (code) => resolve(code === 0));
+  });
+}
+
 async function main() {
   const t0 = Date.now();
+  const lintOk = await checks();
   const a = await phase('unit + replay + integration', []);
   const b = await phase('end to end (real Flux controllers)', ['--e2e']);
   const passed = a.passed + b.passed;
-  const failed = a.failed + b.failed;
+  const failed = a.failed + b.failed + (lintOk ? 0 : 1);
+  if (!lintOk) process.stderr.write('[test:all] typecheck or lint failed\n');
   process.stderr.write(`[test:all] finished in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
   process.stdout.write(`\n${passed} passed, ${failed} failed\n`);
-  process.exit(a.code === 0 && b.code === 0 && failed === 0 ? 0 : 1);
+  process.exit(lintOk && a.code === 0 && b.code === 0 && failed === 0 ? 0 : 1);
 }
 
 void main();

@@ -39,8 +39,8 @@ export async function startDemo(args: string[], readyTimeoutMs: number): Promise
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number>((r) => child.on('exit', (c) => r(c ?? -1)));
   const deadline = Date.now() + readyTimeoutMs;
   while (!out.includes('Press Ctrl-C to stop everything.')) {
