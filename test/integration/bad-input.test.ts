@@ -4,14 +4,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { fluxObjectName } from '../../src/core/names';
 import { paths } from '../../src/kube/paths';
-import { startTestAdapter, type TestAdapter } from '../support/adapter';
+import { stage, startTestAdapter, type TestAdapter } from '../support/adapter';
 import {
   createHelmTemplate,
   createKubeconfigSecret,
   createKustomizeTemplate,
-  createNamespace,
   createServiceSet,
-  createSmp,
   events,
   eventually,
   getServiceSet,
@@ -37,22 +35,13 @@ describe('bad input', () => {
 
   before(async () => {
     adapter = await startTestAdapter();
-    smp = uniqueName('smp');
-    await createNamespace(kube, ns);
-    await createSmp(kube, {
-      name: smp,
-      adapterName: adapter.cfg.adapterName,
-      adapterNamespace: adapter.cfg.adapterNamespace,
-      selector: {},
-    });
-    await createHelmTemplate(kube, ns, 'good');
+    smp = await stage(adapter, ns, { helm: ['good'] });
     await createHelmTemplate(kube, ns, 'broken', {
       valid: false,
       validationError: 'chart nginx 9.9.9 not found in repository',
     });
     await createHelmTemplate(kube, ns, 'unready', { chartRef: false });
     await createKustomizeTemplate(kube, ns, 'cm-source', { sourceKind: 'ConfigMap' });
-    await createKubeconfigSecret(kube, ns, 'cluster1');
   });
   after(async () => adapter?.stop());
 

@@ -8,13 +8,9 @@ import { fluxObjectName } from '../../src/core/names';
 import { Informer } from '../../src/kube/informer';
 import { paths } from '../../src/kube/paths';
 import type { KubeObject } from '../../src/kube/client';
-import { startTestAdapter, type TestAdapter } from '../support/adapter';
+import { stage, startTestAdapter, type TestAdapter } from '../support/adapter';
 import {
-  createHelmTemplate,
-  createKubeconfigSecret,
-  createNamespace,
   createServiceSet,
-  createSmp,
   events,
   eventually,
   getServiceSet,
@@ -66,16 +62,7 @@ describe('release conflicts', () => {
 
   before(async () => {
     adapter = await startTestAdapter();
-    smp = uniqueName('smp');
-    await createNamespace(kube, ns);
-    await createSmp(kube, {
-      name: smp,
-      adapterName: adapter.cfg.adapterName,
-      adapterNamespace: adapter.cfg.adapterNamespace,
-      selector: {},
-    });
-    await createHelmTemplate(kube, ns, 'chart');
-    await createKubeconfigSecret(kube, ns, 'cluster1');
+    smp = await stage(adapter, ns, { helm: ['chart'] });
     watch = new Informer(kube, paths.helmReleases(ns), { name: 'test-hrs' }).on(
       (t, o) => t !== 'delete' && playFlux(o),
     );

@@ -7,14 +7,9 @@ import { FINALIZER, FLUX_FINALIZER } from '../../src/api/constants';
 import { fluxObjectName } from '../../src/core/names';
 import { paths } from '../../src/kube/paths';
 import type { KubeObject } from '../../src/kube/client';
-import { startTestAdapter, type TestAdapter } from '../support/adapter';
+import { stage, startTestAdapter, type TestAdapter } from '../support/adapter';
 import {
-  createHelmTemplate,
-  createKubeconfigSecret,
-  createKustomizeTemplate,
-  createNamespace,
   createServiceSet,
-  createSmp,
   events,
   eventually,
   getServiceSet,
@@ -57,18 +52,7 @@ describe('deletion', () => {
 
   before(async () => {
     adapter = await startTestAdapter();
-    smp = uniqueName('smp');
-    await createNamespace(kube, ns);
-    await createSmp(kube, {
-      name: smp,
-      adapterName: adapter.cfg.adapterName,
-      adapterNamespace: adapter.cfg.adapterNamespace,
-      selector: {},
-    });
-    await createHelmTemplate(kube, ns, 'chart');
-    await createKustomizeTemplate(kube, ns, 'ks');
-    await createKubeconfigSecret(kube, ns, 'cluster1');
-    await createKubeconfigSecret(kube, ns, 'doomed');
+    smp = await stage(adapter, ns, { helm: ['chart'], kustomize: ['ks'], clusters: ['cluster1', 'doomed'] });
   });
   after(async () => adapter?.stop());
 

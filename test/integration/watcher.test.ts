@@ -7,20 +7,8 @@ import { FINALIZER, workflowIdFor } from '../../src/api/constants';
 import { changedSignal, stateQuery } from '../../src/workflows/defs';
 import { fluxObjectName } from '../../src/core/names';
 import { paths } from '../../src/kube/paths';
-import { startTestAdapter, type TestAdapter } from '../support/adapter';
-import {
-  createHelmTemplate,
-  createKubeconfigSecret,
-  createNamespace,
-  createServiceSet,
-  createSmp,
-  eventually,
-  getServiceSet,
-  setFluxStatus,
-  sleep,
-  testEnv,
-  uniqueName,
-} from '../support/env';
+import { stage, startTestAdapter, type TestAdapter } from '../support/adapter';
+import { createServiceSet, eventually, getServiceSet, setFluxStatus, sleep, testEnv, uniqueName } from '../support/env';
 
 /** Polls so slow that only watch events can explain a reaction within seconds. */
 const slowPolls = { 'quiescent-poll': '10m', 'active-poll-min': '45s', 'active-poll-max': '10m' };
@@ -38,16 +26,7 @@ describe('watcher', () => {
 
   before(async () => {
     adapter = await startTestAdapter(slowPolls);
-    smp = uniqueName('smp');
-    await createNamespace(kube, ns);
-    await createSmp(kube, {
-      name: smp,
-      adapterName: adapter.cfg.adapterName,
-      adapterNamespace: adapter.cfg.adapterNamespace,
-      selector: {},
-    });
-    await createHelmTemplate(kube, ns, 'chart');
-    await createKubeconfigSecret(kube, ns, 'cluster1');
+    smp = await stage(adapter, ns, { helm: ['chart'] });
   });
   after(async () => adapter?.stop());
 

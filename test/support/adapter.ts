@@ -2,7 +2,15 @@
 import { startAdapter, type AdapterHandle } from '../../src/commands/adapter';
 import { loadConfig, type Config } from '../../src/config';
 import { createLogger } from '../../src/log';
-import { testEnv, uniqueName } from './env';
+import {
+  createHelmTemplate,
+  createKubeconfigSecret,
+  createKustomizeTemplate,
+  createNamespace,
+  createSmp,
+  testEnv,
+  uniqueName,
+} from './env';
 
 export interface TestAdapter extends AdapterHandle {
   cfg: Config;
@@ -45,4 +53,28 @@ export async function startTestAdapter(
   const cfg = testConfig(flags);
   const h = await startAdapter(mode, cfg, createLogger(cfg.logLevel, 'ksm-flux-test'));
   return Object.assign(h, { cfg });
+}
+
+/**
+ * The usual stage for a scenario: namespace NS, a ready StateManagementProvider naming the adapter with a
+ * match-all selector, Helm and Kustomize ServiceTemplates, and kubeconfig Secrets. Returns the SMP name.
+ */
+export async function stage(
+  adapter: TestAdapter,
+  ns: string,
+  o: { helm?: string[]; kustomize?: string[]; clusters?: string[] } = {},
+): Promise<string> {
+  const { kube } = testEnv();
+  const smp = uniqueName('smp');
+  await createNamespace(kube, ns);
+  await createSmp(kube, {
+    name: smp,
+    adapterName: adapter.cfg.adapterName,
+    adapterNamespace: adapter.cfg.adapterNamespace,
+    selector: {},
+  });
+  for (const t of o.helm ?? []) await createHelmTemplate(kube, ns, t);
+  for (const t of o.kustomize ?? []) await createKustomizeTemplate(kube, ns, t);
+  for (const c of o.clusters ?? ['cluster1']) await createKubeconfigSecret(kube, ns, c);
+  return smp;
 }
