@@ -41,6 +41,8 @@ function runNodeTests(
     'tsx',
     '--test',
     '--test-concurrency=1',
+    // A hung test (e.g. a deadlocked workflow) fails instead of stalling the run.
+    '--test-timeout=300000',
     '--test-reporter=spec',
     '--test-reporter-destination=stdout',
     '--test-reporter=tap',

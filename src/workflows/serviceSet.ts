@@ -328,7 +328,9 @@ export async function serviceSetWorkflow(input: ServiceSetWorkflowInput): Promis
     }
     completedEpoch = epochAtStart;
 
-    if (workflowInfo().continueAsNewSuggested || passesThisRun >= timing.maxPassesPerRun) {
+    // Not while a retry update waits for a pass: it would wait for ever on a run that has stopped passing.
+    const retryWaiting = retryEpoch > completedEpoch;
+    if ((workflowInfo().continueAsNewSuggested || passesThisRun >= timing.maxPassesPerRun) && !retryWaiting) {
       await condition(allHandlersFinished);
       counters.continuedAsNew++;
       await continueAsNew<typeof serviceSetWorkflow>({
@@ -338,7 +340,7 @@ export async function serviceSetWorkflow(input: ServiceSetWorkflowInput): Promis
           memory,
           rejected,
           counters,
-          retryPending: retryPending || retryEpoch > completedEpoch,
+          retryPending,
           deletionStartedAt,
           orphanedAt,
           services: live.services,

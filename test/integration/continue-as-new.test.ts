@@ -107,6 +107,14 @@ describe('continue-as-new', () => {
     assert.equal(now.status.services[0].lastStateTransitionTime, since, 'transition time unchanged');
     assert.equal(now.status.services[0].version, '1');
 
+    // Retries that arrive while the run wants to roll over are answered first (no run waits on a
+    // handler that only a next pass could complete).
+    const many = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => handle.executeUpdate(retryUpdate, { args: [{ reason: `burst ${i}` }] })),
+    );
+    assert.equal(many.length, 6);
+    for (const o of many) assert.equal(o.services[0]?.state, 'Deployed');
+
     // Messages keep working on the new run, including across further roll-overs.
     const outcome = await handle.executeUpdate(retryUpdate, { args: [{ reason: 'after roll-over' }] });
     assert.equal(outcome.services[0]?.state, 'Deployed');
