@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
-import { freePorts, startDetached, waitUntil, type Started } from './proc';
+import { freePorts, startDetached, stop, waitUntil, type Started } from './proc';
 import { toolPaths } from './versions';
 
 export interface KubeEndpoint {
@@ -200,9 +200,16 @@ export async function startKubePlane(
 ): Promise<KubePlane> {
   const prefix = opts.prefix ? `${opts.prefix}-` : '';
   const etcd = await startEtcd(dir, `${prefix}etcd`);
-  const api = await startApiServer(dir, etcd.url, `${prefix}kube-apiserver`);
-  const procs = [etcd.proc, api.proc];
-  if (opts.controllerManager)
-    procs.push(await startControllerManager(dir, api.kubeconfig, `${prefix}kube-controller-manager`));
-  return { server: api.server, token: api.token, caPem: api.caPem, kubeconfig: api.kubeconfig, procs };
+  const procs = [etcd.proc];
+  try {
+    const api = await startApiServer(dir, etcd.url, `${prefix}kube-apiserver`);
+    procs.push(api.proc);
+    if (opts.controllerManager)
+      procs.push(await startControllerManager(dir, api.kubeconfig, `${prefix}kube-controller-manager`));
+    return { server: api.server, token: api.token, caPem: api.caPem, kubeconfig: api.kubeconfig, procs };
+  } catch (e) {
+    // Nothing is left running behind an error.
+    for (const p of [...procs].reverse()) await stop(p);
+    throw e;
+  }
 }

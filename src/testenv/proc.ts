@@ -117,6 +117,8 @@ export async function waitUntil(
     }
     if (Date.now() > deadline) {
       const why = lastErr instanceof Error ? ` (last error: ${lastErr.message})` : '';
+      // A process that never became ready is stopped: nothing is left running behind an error.
+      if (opts.proc) await stop(opts.proc);
       throw new Error(
         `${what}: not ready after ${opts.timeoutMs} ms${why}${opts.proc ? `\n${tail(opts.proc.log)}` : ''}`,
       );

@@ -105,9 +105,10 @@ export async function up(opts: UpOptions = {}): Promise<TestenvState> {
   const procs: Started[] = [];
   const save = (partial: Partial<TestenvState>) =>
     fs.writeFileSync(stateFile(dir), JSON.stringify({ dir, procs, ...partial }, null, 2), { mode: 0o600 });
+  let temporalP: ReturnType<typeof startTemporal> | undefined;
   try {
     // Temporal starts in parallel with Kubernetes: it is the slowest part to come up.
-    const temporalP = startTemporal(dir, { extraArgs: opts.temporalArgs });
+    temporalP = startTemporal(dir, { extraArgs: opts.temporalArgs });
     const kube = await startKubePlane(dir, { controllerManager: false });
     procs.push(...kube.procs);
     save({});
@@ -150,6 +151,9 @@ export async function up(opts: UpOptions = {}): Promise<TestenvState> {
     say(`up in ${Date.now() - t0} ms; env in ${envFile(dir)}`);
     return state;
   } catch (e) {
+    // Temporal starts in parallel: wait for it to settle so its process is stopped too.
+    const t = await temporalP?.catch(() => undefined);
+    if (t && !procs.includes(t.proc)) procs.push(t.proc);
     await Promise.all(procs.map((p) => stop(p)));
     throw e;
   }
