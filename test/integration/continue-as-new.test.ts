@@ -6,7 +6,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { execFileSync } from 'node:child_process';
 import { Client, Connection } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
+import { toolPaths } from '../../src/testenv/versions';
 import { workflowIdFor } from '../../src/api/constants';
 import { fluxObjectName } from '../../src/core/names';
 import { stop } from '../../src/testenv/proc';
@@ -96,6 +99,35 @@ describe('continue-as-new', () => {
     );
     const d = await handle.describe();
     assert.notEqual(d.runId, firstRun, 'a new run');
+    // The first run ends with ContinueAsNew: a replay fixture for that path (RECORD_HISTORIES=<name>).
+    const firstHistory = await client.workflow.getHandle(handle.workflowId, firstRun).fetchHistory();
+    await Worker.runReplayHistory(
+      { workflowsPath: require.resolve('../../src/workflows') },
+      firstHistory,
+      handle.workflowId,
+    );
+    if (process.env.RECORD_HISTORIES) {
+      const json = execFileSync(
+        toolPaths().temporal,
+        [
+          'workflow',
+          'show',
+          '--workflow-id',
+          handle.workflowId,
+          '--run-id',
+          firstRun,
+          '--output',
+          'json',
+          '--address',
+          temporal.address,
+        ],
+        { maxBuffer: 64 << 20 },
+      );
+      fs.writeFileSync(
+        path.resolve(__dirname, '..', 'replay', 'histories', `continue-as-new-${process.env.RECORD_HISTORIES}.json`),
+        json,
+      );
+    }
     assert.equal(d.status.name, 'RUNNING');
     assert.ok(
       live.counters.passes > live.counters.continuedAsNew + 3,

@@ -1,6 +1,6 @@
 // Records the workflow history of a full lifecycle (create → Deployed → failure → retry → upgrade →
-// delete) and replays it against the current workflow code. With RECORD_HISTORIES=1 the history is
-// written to test/replay/histories/, where the replay suite guards every later change to workflow code.
+// delete) and replays it against the current workflow code. With RECORD_HISTORIES=<name> the history is
+// written to test/replay/histories/<name>.json (keep the older ones), where the replay suite guards every later change to workflow code.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -138,9 +138,10 @@ describe('workflow history', () => {
       history,
       handle.workflowId,
     );
-    if (process.env.RECORD_HISTORIES === '1') {
+    const record = process.env.RECORD_HISTORIES;
+    if (record) {
       // The Temporal CLI writes the proto3 JSON form that historyFromJSON reads.
-      const out = path.resolve(__dirname, '..', 'replay', 'histories', 'lifecycle.json');
+      const out = path.resolve(__dirname, '..', 'replay', 'histories', `${record === '1' ? 'lifecycle' : record}.json`);
       const json = execFileSync(
         toolPaths().temporal,
         [
