@@ -15,19 +15,8 @@ import { fluxObjectName } from '../../src/core/names';
 import { stop } from '../../src/testenv/proc';
 import { startTemporal, type TemporalEndpoint } from '../../src/testenv/temporal';
 import { retryUpdate, stateQuery } from '../../src/workflows/defs';
-import { startTestAdapter, type TestAdapter } from '../support/adapter';
-import {
-  createHelmTemplate,
-  createKubeconfigSecret,
-  createNamespace,
-  createServiceSet,
-  createSmp,
-  eventually,
-  getServiceSet,
-  setFluxStatus,
-  testEnv,
-  uniqueName,
-} from '../support/env';
+import { stage, startTestAdapter, type TestAdapter } from '../support/adapter';
+import { createServiceSet, eventually, getServiceSet, setFluxStatus, testEnv, uniqueName } from '../support/env';
 
 describe('continue-as-new', () => {
   const { kube } = testEnv();
@@ -46,7 +35,6 @@ describe('continue-as-new', () => {
     // Frequent safety-net polls: every pass adds history, so the workflow rolls over quickly.
     adapter = await startTestAdapter({ 'temporal-address': temporal.address, 'quiescent-poll': '200ms' });
     connection = await Connection.connect({ address: temporal.address });
-    await createNamespace(kube, ns);
   });
   after(async () => {
     await adapter?.stop();
@@ -56,15 +44,7 @@ describe('continue-as-new', () => {
   });
 
   it('rolls over on the suggestion and carries its state', async () => {
-    const smp = uniqueName('smp');
-    await createSmp(kube, {
-      name: smp,
-      adapterName: adapter.cfg.adapterName,
-      adapterNamespace: adapter.cfg.adapterNamespace,
-      selector: {},
-    });
-    await createHelmTemplate(kube, ns, 'chart');
-    await createKubeconfigSecret(kube, ns, 'cluster1');
+    const smp = await stage(adapter, ns, { helm: ['chart'] });
     const ss = await createServiceSet(kube, {
       namespace: ns,
       name: 'roll',

@@ -14,19 +14,8 @@ import { workflowIdFor } from '../../src/api/constants';
 import { fluxObjectName } from '../../src/core/names';
 import { paths } from '../../src/kube/paths';
 import { retryUpdate } from '../../src/workflows/defs';
-import { startTestAdapter, type TestAdapter } from '../support/adapter';
-import {
-  createHelmTemplate,
-  createKustomizeTemplate,
-  createNamespace,
-  createServiceSet,
-  createSmp,
-  eventually,
-  getServiceSet,
-  setFluxStatus,
-  testEnv,
-  uniqueName,
-} from '../support/env';
+import { stage, startTestAdapter, type TestAdapter } from '../support/adapter';
+import { createServiceSet, eventually, getServiceSet, setFluxStatus, testEnv, uniqueName } from '../support/env';
 
 /** Every string and payload (decoded as UTF-8) of a history, concatenated. */
 function decodedText(v: unknown): string {
@@ -46,7 +35,6 @@ describe('workflow history', () => {
   before(async () => {
     adapter = await startTestAdapter();
     connection = await Connection.connect({ address: testEnv().temporalAddress });
-    await createNamespace(kube, ns);
   });
   after(async () => {
     await adapter?.stop();
@@ -54,16 +42,7 @@ describe('workflow history', () => {
   });
 
   it('a full lifecycle replays deterministically against the current code', async () => {
-    const smp = uniqueName('smp');
-    await createSmp(kube, {
-      name: smp,
-      adapterName: adapter.cfg.adapterName,
-      adapterNamespace: adapter.cfg.adapterNamespace,
-      selector: {},
-    });
-    await createHelmTemplate(kube, ns, 'chart-1');
-    await createHelmTemplate(kube, ns, 'chart-2');
-    await createKustomizeTemplate(kube, ns, 'ks');
+    const smp = await stage(adapter, ns, { helm: ['chart-1', 'chart-2'], kustomize: ['ks'], clusters: [] });
     // A Secret whose content must never reach Temporal: activities pass references, not contents.
     const sentinel = `do-not-leak-${uniqueName('s')}`;
     await kube.create(`/api/v1/namespaces/${ns}/secrets`, {

@@ -10,19 +10,8 @@ import { fluxObjectName } from '../../src/core/names';
 import { paths } from '../../src/kube/paths';
 import { freePorts, stop } from '../../src/testenv/proc';
 import { startTemporal, type TemporalEndpoint } from '../../src/testenv/temporal';
-import { startTestAdapter, testConfig, type TestAdapter } from '../support/adapter';
-import {
-  createHelmTemplate,
-  createKubeconfigSecret,
-  createNamespace,
-  createServiceSet,
-  createSmp,
-  eventually,
-  getServiceSet,
-  setFluxStatus,
-  testEnv,
-  uniqueName,
-} from '../support/env';
+import { stage, startTestAdapter, testConfig, type TestAdapter } from '../support/adapter';
+import { createServiceSet, eventually, getServiceSet, setFluxStatus, testEnv, uniqueName } from '../support/env';
 
 async function get(url: string): Promise<{ status: number; text: string }> {
   const r = await fetch(url, { signal: AbortSignal.timeout(10_000) });
@@ -44,20 +33,11 @@ describe('observability', () => {
       'temporal-metrics-addr': `127.0.0.1:${tport}`,
     });
     base = `http://127.0.0.1:${port}`;
-    await createNamespace(kube, ns);
   });
   after(async () => adapter?.stop());
 
   it('exports reconcile, apply, service-state, signal and watch metrics, plus Temporal runtime metrics', async () => {
-    const smp = uniqueName('smp');
-    await createSmp(kube, {
-      name: smp,
-      adapterName: adapter.cfg.adapterName,
-      adapterNamespace: adapter.cfg.adapterNamespace,
-      selector: {},
-    });
-    await createHelmTemplate(kube, ns, 'chart');
-    await createKubeconfigSecret(kube, ns, 'cluster1');
+    const smp = await stage(adapter, ns, { helm: ['chart'] });
     await createServiceSet(kube, {
       namespace: ns,
       name: 'm1',
