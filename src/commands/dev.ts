@@ -16,7 +16,7 @@ import { createChartTemplate, createHelmRepository, startHelmRepo, type HelmRepo
 import { pollFor } from '../testenv/proc';
 import { createTargetKubeconfigSecret, startTarget, type TargetCluster } from '../testenv/target';
 import { down, up } from '../testenv/testenv';
-import { toolPaths } from '../testenv/versions';
+import { cacheRoot, toolPaths } from '../testenv/versions';
 import { startAdapter, type AdapterHandle } from './adapter';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
@@ -80,7 +80,7 @@ export async function dev(opts: DevOptions = {}): Promise<number> {
   const flux = opts.flux ?? fluxBuilt;
   if (!flux)
     say('Flux controllers are not used: build them with `npx ksm-flux testenv build --flux --helm` for a real install');
-  say(`building what is missing (cached in ${path.dirname(toolPaths().etcd)})…`);
+  say(`building what is missing (cached in ${cacheRoot()})…`);
   await ensureBuilt(['crds', 'etcd', 'k8s', 'temporal', ...(flux ? (['flux', 'helm'] as const) : [])]);
 
   // Ctrl-C at any moment (even while starting) stops everything started so far.
