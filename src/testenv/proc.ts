@@ -50,13 +50,30 @@ export function startDetached(
   return { name, pid: child.pid, bin, log };
 }
 
+/**
+ * True while pid runs. A zombie has exited: once our processes outlive the `up` that started them, whichever
+ * init adopted them reaps on its own schedule (seconds here), and waiting for that made every stop slow.
+ */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
   }
+  let stat: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return !fs.existsSync('/proc/self/stat'); // gone in between, or no /proc: trust the signal
+  }
+  const state = processState(stat);
+  return state !== 'Z' && state !== 'X';
+}
+
+/** The state letter of a /proc/<pid>/stat line; the command name before it may itself contain ") ". */
+export function processState(stat: string): string {
+  const end = stat.lastIndexOf(')');
+  return end < 0 ? '' : stat.charAt(end + 2);
 }
 
 /** True when pid is alive and still runs the binary we started (guards against pid reuse). */
