@@ -139,40 +139,23 @@ export function helmChartSourceTemplate(
   });
 }
 
-export function kustomizeTemplate(
-  name = 'kustomize-app',
-  o: {
-    deploymentType?: 'Local' | 'Remote' | null;
-    sourceKind?: string;
-    path?: string | null;
-    noSourceStatus?: boolean;
-  } = {},
-): ServiceTemplate {
+/** What a Kustomize or Resources template fixture may vary. */
+interface SourceTemplateOptions {
+  deploymentType?: 'Local' | 'Remote' | null;
+  sourceKind?: string;
+  path?: string | null;
+  noSourceStatus?: boolean;
+}
+
+export function kustomizeTemplate(name = 'kustomize-app', o: SourceTemplateOptions = {}): ServiceTemplate {
   return sourceTemplate('kustomize', name, o);
 }
 
-export function resourcesTemplate(
-  name = 'resources-app',
-  o: {
-    deploymentType?: 'Local' | 'Remote' | null;
-    sourceKind?: string;
-    path?: string | null;
-    noSourceStatus?: boolean;
-  } = {},
-): ServiceTemplate {
+export function resourcesTemplate(name = 'resources-app', o: SourceTemplateOptions = {}): ServiceTemplate {
   return sourceTemplate('resources', name, o);
 }
 
-function sourceTemplate(
-  key: 'kustomize' | 'resources',
-  name: string,
-  o: {
-    deploymentType?: 'Local' | 'Remote' | null;
-    sourceKind?: string;
-    path?: string | null;
-    noSourceStatus?: boolean;
-  },
-): ServiceTemplate {
+function sourceTemplate(key: 'kustomize' | 'resources', name: string, o: SourceTemplateOptions): ServiceTemplate {
   const kind = o.sourceKind ?? 'GitRepository';
   return ServiceTemplate.parse({
     metadata: templateMeta(name),
