@@ -152,7 +152,10 @@ export function tail(file: string, lines = 30): string {
   }
 }
 
-/** Polls fn until it returns a truthy value, which it resolves to. */
+/**
+ * Polls fn until it returns a truthy value, which it resolves to. On timeout the error says what was awaited and
+ * the last value or error seen.
+ */
 export async function pollFor<T>(
   what: string,
   fn: () => Promise<T | undefined | false>,
@@ -160,16 +163,19 @@ export async function pollFor<T>(
   intervalMs = 200,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
-  let last = '';
+  let last: unknown;
   for (;;) {
     try {
       const v = await fn();
       if (v) return v;
+      last = v;
     } catch (e) {
-      last = e instanceof Error ? e.message : String(e);
+      last = e instanceof Error ? e.message : e;
     }
     if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}${last ? `; last error: ${last}` : ''}`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for: ${what}; last: ${JSON.stringify(last)?.slice(0, 2000)}`,
+      );
     await sleep(intervalMs);
   }
 }

@@ -6,6 +6,7 @@ import * as k8s from '@kubernetes/client-node';
 import { K0RDENT_API_VERSION } from '../../src/api/constants';
 import { KubeClient, type KubeObject } from '../../src/kube/client';
 import { paths } from '../../src/kube/paths';
+import { pollFor, sleep } from '../../src/testenv/proc';
 
 export interface TestEnv {
   kubeconfig: string;
@@ -37,34 +38,23 @@ export function testEnv(): TestEnv {
   return cached;
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export { sleep };
 
 export function uniqueName(prefix: string): string {
   return `${prefix}-${crypto.randomBytes(3).toString('hex')}`;
 }
 
-/** Polls fn until it returns a truthy value; the assertion message says what was awaited and the last value seen. */
+/** pollFor with a failed assertion on timeout: the message says what was awaited and the last value seen. */
 export async function eventually<T>(
   what: string,
   fn: () => Promise<T | undefined | false>,
   timeoutMs = 30_000,
   intervalMs = 100,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-      last = v;
-    } catch (e) {
-      last = e instanceof Error ? e.message : e;
-    }
-    if (Date.now() > deadline)
-      assert.fail(
-        `timed out after ${timeoutMs} ms waiting for: ${what}; last: ${JSON.stringify(last)?.slice(0, 2000)}`,
-      );
-    await sleep(intervalMs);
+  try {
+    return await pollFor(what, fn, timeoutMs, intervalMs);
+  } catch (e) {
+    assert.fail((e as Error).message);
   }
 }
 
