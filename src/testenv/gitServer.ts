@@ -9,8 +9,7 @@ import { promisify } from 'node:util';
 import { K0RDENT_API_VERSION } from '../api/constants';
 import type { KubeClient } from '../kube/client';
 import { paths } from '../kube/paths';
-import { pollFor as eventually } from './proc';
-import { SOURCE_API_VERSION, isReady, readyMessage, sourcePaths } from './helmRepo';
+import { SOURCE_API_VERSION, sourcePaths, waitForArtifact } from './helmRepo';
 
 const run = promisify(execFile);
 
@@ -183,18 +182,13 @@ export async function createKustomizeTemplate(
       },
     },
   });
-  const src = await eventually(
-    `GitRepository ${ns}/${o.gitRepository} has an artifact (source-controller)`,
-    async () => {
-      const g = await kube.get(sourcePaths.gitRepository(ns, o.gitRepository));
-      return isReady(g) && (g!.status as { artifact?: unknown }).artifact ? g : undefined;
-    },
-    120_000,
-    500,
-  ).catch(async (e: Error) => {
-    const g = await kube.get(sourcePaths.gitRepository(ns, o.gitRepository));
-    throw new Error(`${e.message}; GitRepository Ready: ${readyMessage(g)}`);
-  });
+  const src = await waitForArtifact(
+    kube,
+    'GitRepository',
+    ns,
+    o.gitRepository,
+    sourcePaths.gitRepository(ns, o.gitRepository),
+  );
   await kube.mergePatch(`${paths.serviceTemplate(ns, o.name)}/status`, {
     status: {
       valid: true,

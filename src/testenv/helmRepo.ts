@@ -103,6 +103,27 @@ export const readyMessage = (o: KubeObject | undefined) => {
   return c ? `${c.status} ${c.reason}: ${c.message}` : 'no Ready condition';
 };
 
+/** Waits until source-controller has an artifact for a source object; on timeout the error adds its Ready condition. */
+export async function waitForArtifact(
+  kube: KubeClient,
+  kind: string,
+  ns: string,
+  name: string,
+  objectPath: string,
+): Promise<KubeObject> {
+  return eventually(
+    `${kind} ${ns}/${name} has an artifact (source-controller)`,
+    async () => {
+      const o = await kube.get(objectPath);
+      return isReady(o) && (o!.status as { artifact?: unknown }).artifact ? o : undefined;
+    },
+    120_000,
+    500,
+  ).catch(async (e: Error) => {
+    throw new Error(`${e.message}; ${kind} Ready: ${readyMessage(await kube.get(objectPath))}`);
+  });
+}
+
 /** A HelmRepository (source-controller fetches its index.yaml); a short interval suits a slow test box. */
 export async function createHelmRepository(kube: KubeClient, ns: string, name: string, url: string): Promise<void> {
   await kube.create(sourcePaths.helmRepository(ns), {
@@ -162,18 +183,7 @@ export async function createChartTemplate(kube: KubeClient, ns: string, o: Chart
     },
     spec: { ...chartSpec, reconcileStrategy: 'ChartVersion' },
   });
-  await eventually(
-    `HelmChart ${ns}/${o.name} has an artifact (source-controller)`,
-    async () => {
-      const c = await kube.get(sourcePaths.helmChart(ns, o.name));
-      return isReady(c) && (c!.status as { artifact?: unknown }).artifact ? c : undefined;
-    },
-    120_000,
-    500,
-  ).catch(async (e: Error) => {
-    const c = await kube.get(sourcePaths.helmChart(ns, o.name));
-    throw new Error(`${e.message}; HelmChart Ready: ${readyMessage(c)}`);
-  });
+  await waitForArtifact(kube, 'HelmChart', ns, o.name, sourcePaths.helmChart(ns, o.name));
   await kube.mergePatch(`${paths.serviceTemplate(ns, o.name)}/status`, {
     status: {
       valid: true,
