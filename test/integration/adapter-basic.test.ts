@@ -13,7 +13,7 @@ import {
   createNamespace,
   createServiceSet,
   createSmp,
-  events,
+  eventsWith,
   eventually,
   getServiceSet,
   setFluxStatus,
@@ -136,10 +136,11 @@ describe('adapter: ServiceSet → Flux objects → status', () => {
       ['apps/app', 'web/nginx'],
       'entries sorted by namespace/name',
     );
-    const evs = await events(kube, ns);
-    assert.ok(
-      evs.some((e) => e.reason === 'ServiceDeployed' && e.regarding.name === 'cd1' && /web\/nginx/.test(e.note)),
+    const evs = await eventsWith(
+      kube,
+      ns,
       'a Deployed event',
+      (e) => e.reason === 'ServiceDeployed' && e.regarding.name === 'cd1' && /web\/nginx/.test(e.note),
     );
     assert.ok(
       evs.some((e) => e.reason === 'ServiceProvisioning'),
@@ -209,8 +210,7 @@ describe('adapter: ServiceSet → Flux objects → status', () => {
     );
     assert.match(failed.failureMessage, /ReconciliationFailed: Deployment\/apps\/app dry-run failed/);
     assert.notEqual(failed.lastStateTransitionTime, t0);
-    const evs = await events(kube, ns);
-    assert.ok(evs.some((e) => e.reason === 'ServiceFailed' && e.type === 'Warning'));
+    await eventsWith(kube, ns, 'a ServiceFailed Warning', (e) => e.reason === 'ServiceFailed' && e.type === 'Warning');
   });
 
   it('upgrades: a new template and version are applied, and the version is stamped only when Flux confirms', async () => {

@@ -11,6 +11,7 @@ import {
   createKustomizeTemplate,
   createServiceSet,
   events,
+  eventsWith,
   eventually,
   getServiceSet,
   sleep,
@@ -100,8 +101,12 @@ describe('bad input', () => {
     const cond = o.status.conditions.find((x: any) => x.type === 'FluxObjectsApplied');
     assert.equal(cond.reason, 'FluxObjectsBuildFailed');
     assert.match(cond.message, /web\/bad-yaml/);
-    const evs = await events(kube, ns);
-    assert.ok(evs.some((x) => x.reason === 'FluxObjectsBuildFailed' && x.regarding.name === 'vals'));
+    await eventsWith(
+      kube,
+      ns,
+      'a FluxObjectsBuildFailed event',
+      (x) => x.reason === 'FluxObjectsBuildFailed' && x.regarding.name === 'vals',
+    );
 
     const services = o.spec.services.map((s: any) => (s.name === 'bad-yaml' ? { ...s, values: 'replicas: 2\n' } : s));
     await kube.mergePatch(paths.serviceSet(ns, 'vals'), { spec: { services } });

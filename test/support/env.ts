@@ -275,9 +275,24 @@ export async function listFlux(
     .items;
 }
 
-export async function events(
+export type TestEvent = { reason: string; type: string; note: string; regarding: { name: string } };
+
+export async function events(kube: KubeClient, ns: string): Promise<TestEvent[]> {
+  return (await kube.list(paths.events(ns))).items as never;
+}
+
+/**
+ * Waits for an Event matching pred and returns all events of the namespace. A pass records its events after its
+ * status write, so a test that has just seen the status must wait for them.
+ */
+export async function eventsWith(
   kube: KubeClient,
   ns: string,
-): Promise<{ reason: string; type: string; note: string; regarding: { name: string } }[]> {
-  return (await kube.list(paths.events(ns))).items as never;
+  what: string,
+  pred: (e: TestEvent) => boolean,
+): Promise<TestEvent[]> {
+  return eventually(what, async () => {
+    const evs = await events(kube, ns);
+    return evs.some(pred) && evs;
+  });
 }
