@@ -1,5 +1,6 @@
 // The activity implementations, bound to their dependencies. Registered by the worker.
 import type { Deps } from './deps';
+import { heartbeating } from './heartbeat';
 import { applyServices, deleteFluxObjects, orphanFluxObjects, requestReconcile, stripFluxFinalizers } from './flux';
 import { observe } from './observe';
 import { addFinalizer, removeFinalizer, writeStatus } from './serviceSet';
@@ -8,7 +9,8 @@ import type { Activities } from './types';
 export type { Activities } from './types';
 
 export function createActivities(deps: Deps): Activities {
-  return {
+  // Every activity heartbeats while it runs (see withHeartbeat for why).
+  return heartbeating<Activities>({
     observe: (ref) => observe(deps, ref),
     addFinalizer: (ref) => addFinalizer(deps, ref),
     applyServices: (ref, keys) => applyServices(deps, ref, keys),
@@ -18,5 +20,5 @@ export function createActivities(deps: Deps): Activities {
     requestReconcile: (ref, objects, at) => requestReconcile(deps, ref, objects, at),
     writeStatus: (ref, status, events) => writeStatus(deps, ref, status, events),
     removeFinalizer: (ref) => removeFinalizer(deps, ref),
-  };
+  });
 }

@@ -38,6 +38,8 @@ export const NON_RETRYABLE = ['InvalidServiceSet', 'FluxObjectRejected'];
 
 const kube = proxyActivities<Activities>({
   startToCloseTimeout: '60s',
+  // Activities heartbeat while they run: a task lost with a stopping worker is retried after 15 s, not 60 s.
+  heartbeatTimeout: '15s',
   retry: {
     initialInterval: '1s',
     backoffCoefficient: 2,

@@ -17,6 +17,7 @@ import { startTemporal, type TemporalEndpoint } from '../../src/testenv/temporal
 import { retryUpdate, stateQuery } from '../../src/workflows/defs';
 import { stage, startTestAdapter, type TestAdapter } from '../support/adapter';
 import { createServiceSet, eventually, getServiceSet, setFluxStatus, testEnv, uniqueName } from '../support/env';
+import { replayOptions } from '../support/replay';
 
 describe('continue-as-new', () => {
   const { kube } = testEnv();
@@ -81,11 +82,7 @@ describe('continue-as-new', () => {
     assert.notEqual(d.runId, firstRun, 'a new run');
     // The first run ends with ContinueAsNew: a replay fixture for that path (RECORD_HISTORIES=<name>).
     const firstHistory = await client.workflow.getHandle(handle.workflowId, firstRun).fetchHistory();
-    await Worker.runReplayHistory(
-      { workflowsPath: require.resolve('../../src/workflows') },
-      firstHistory,
-      handle.workflowId,
-    );
+    await Worker.runReplayHistory(replayOptions(), firstHistory, handle.workflowId);
     if (process.env.RECORD_HISTORIES) {
       const json = execFileSync(
         toolPaths().temporal,

@@ -16,6 +16,7 @@ import { paths } from '../../src/kube/paths';
 import { retryUpdate } from '../../src/workflows/defs';
 import { stage, startTestAdapter, type TestAdapter } from '../support/adapter';
 import { createServiceSet, eventually, getServiceSet, setFluxStatus, testEnv, uniqueName } from '../support/env';
+import { replayOptions } from '../support/replay';
 
 /** Every string and payload (decoded as UTF-8) of a history, concatenated. */
 function decodedText(v: unknown): string {
@@ -112,11 +113,7 @@ describe('workflow history', () => {
     assert.ok(!raw.includes(sentinel), 'no Secret content in the workflow history');
     const largest = Math.max(...(history.events ?? []).map((e) => decodedText(e).length));
     assert.ok(largest < 64 * 1024, `small payloads (largest event ${largest} bytes)`);
-    await Worker.runReplayHistory(
-      { workflowsPath: require.resolve('../../src/workflows') },
-      history,
-      handle.workflowId,
-    );
+    await Worker.runReplayHistory(replayOptions(), history, handle.workflowId);
     const record = process.env.RECORD_HISTORIES;
     if (record) {
       // The Temporal CLI writes the proto3 JSON form that historyFromJSON reads.

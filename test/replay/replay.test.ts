@@ -6,6 +6,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
+import { replayOptions } from '../support/replay';
 
 const dir = path.join(__dirname, 'histories');
 
@@ -23,7 +24,7 @@ describe('replay of recorded histories', () => {
     it(`replays ${f} without nondeterminism`, async () => {
       const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')));
       assert.ok((history.events?.length ?? 0) > 0);
-      await Worker.runReplayHistory({ workflowsPath: require.resolve('../../src/workflows') }, history, `replay-${f}`);
+      await Worker.runReplayHistory(replayOptions(), history, `replay-${f}`);
     });
   }
 });
