@@ -6,10 +6,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { execFileSync } from 'node:child_process';
 import { Client, Connection } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
-import { toolPaths } from '../../src/testenv/versions';
 import { workflowIdFor } from '../../src/api/constants';
 import { fluxObjectName } from '../../src/core/names';
 import { stop } from '../../src/testenv/proc';
@@ -17,7 +15,7 @@ import { startTemporal, type TemporalEndpoint } from '../../src/testenv/temporal
 import { retryUpdate, stateQuery } from '../../src/workflows/defs';
 import { stage, startTestAdapter, type TestAdapter } from '../support/adapter';
 import { createServiceSet, eventually, getServiceSet, setFluxStatus, testEnv, uniqueName } from '../support/env';
-import { replayOptions } from '../support/replay';
+import { recordHistory, replayOptions } from '../support/replay';
 
 describe('continue-as-new', () => {
   const { kube } = testEnv();
@@ -83,28 +81,11 @@ describe('continue-as-new', () => {
     // The first run ends with ContinueAsNew: a replay fixture for that path (RECORD_HISTORIES=<name>).
     const firstHistory = await client.workflow.getHandle(handle.workflowId, firstRun).fetchHistory();
     await Worker.runReplayHistory(replayOptions(), firstHistory, handle.workflowId);
-    if (process.env.RECORD_HISTORIES) {
-      const json = execFileSync(
-        toolPaths().temporal,
-        [
-          'workflow',
-          'show',
-          '--workflow-id',
-          handle.workflowId,
-          '--run-id',
-          firstRun,
-          '--output',
-          'json',
-          '--address',
-          temporal.address,
-        ],
-        { maxBuffer: 64 << 20 },
-      );
-      fs.writeFileSync(
-        path.resolve(__dirname, '..', 'replay', 'histories', `continue-as-new-${process.env.RECORD_HISTORIES}.json`),
-        json,
-      );
-    }
+    if (process.env.RECORD_HISTORIES)
+      recordHistory(`continue-as-new-${process.env.RECORD_HISTORIES}`, handle.workflowId, {
+        runId: firstRun,
+        address: temporal.address,
+      });
     assert.equal(d.status.name, 'RUNNING');
     assert.ok(
       live.counters.passes > live.counters.continuedAsNew + 3,

@@ -2,13 +2,8 @@
 // delete) and replays it against the current workflow code. With RECORD_HISTORIES=<name> the history is
 // written to test/replay/histories/<name>.json (keep the older ones), where the replay suite guards every later change to workflow code.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
-import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
-import { execFileSync } from 'node:child_process';
-import { toolPaths } from '../../src/testenv/versions';
 import { Worker } from '@temporalio/worker';
 import { workflowIdFor } from '../../src/api/constants';
 import { fluxObjectName } from '../../src/core/names';
@@ -16,7 +11,7 @@ import { paths } from '../../src/kube/paths';
 import { retryUpdate } from '../../src/workflows/defs';
 import { stage, startTestAdapter, type TestAdapter } from '../support/adapter';
 import { createServiceSet, eventually, getServiceSet, setFluxStatus, testEnv, uniqueName } from '../support/env';
-import { replayOptions } from '../support/replay';
+import { recordHistory, replayOptions } from '../support/replay';
 
 /** Every string and payload (decoded as UTF-8) of a history, concatenated. */
 function decodedText(v: unknown): string {
@@ -116,27 +111,8 @@ describe('workflow history', () => {
     await Worker.runReplayHistory(replayOptions(), history, handle.workflowId);
     const record = process.env.RECORD_HISTORIES;
     if (record) {
-      // The Temporal CLI writes the proto3 JSON form that historyFromJSON reads.
-      const out = path.resolve(__dirname, '..', 'replay', 'histories', `${record === '1' ? 'lifecycle' : record}.json`);
-      const json = execFileSync(
-        toolPaths().temporal,
-        [
-          'workflow',
-          'show',
-          '--workflow-id',
-          handle.workflowId,
-          '--output',
-          'json',
-          '--address',
-          testEnv().temporalAddress,
-          '--namespace',
-          testEnv().temporalNamespace,
-        ],
-        { maxBuffer: 64 << 20 },
-      );
-      const parsed = historyFromJSON(JSON.parse(json.toString()));
+      const parsed = recordHistory(record === '1' ? 'lifecycle' : record, handle.workflowId);
       assert.equal(parsed.events?.length, history.events?.length);
-      fs.writeFileSync(out, json);
     }
   });
 });
