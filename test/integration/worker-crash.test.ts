@@ -52,7 +52,7 @@ describe('a worker killed mid-activity', () => {
     for (const a of adapters) await a.stop();
   });
 
-  it('its activity is retried on a live worker after the heartbeat timeout, not startToClose', async () => {
+  it('its activity is retried on a live worker after the heartbeat timeout, not startToClose', async (t) => {
     // A watcher alone; the only worker on the task queue is the one that will vanish.
     const watcher = await startTestAdapter({}, 'watcher');
     adapters.push(watcher);
@@ -107,7 +107,9 @@ describe('a worker killed mid-activity', () => {
         TIMEOUT_TYPE_HEARTBEAT,
         `the lost attempt ended by its heartbeat timeout: ${attrs.lastFailure?.message}`,
       );
-      console.log(`# ${activity} lost with the killed worker; the live worker finished the pass ${took} ms later`);
+      t.diagnostic(
+        `${activity} lost with the killed worker; the live worker added the finalizer ${took} ms after the kill`,
+      );
     } finally {
       await connection.close();
     }
