@@ -5,7 +5,7 @@ import { heartbeating, withHeartbeat } from '../../src/activities/heartbeat';
 import { sleep } from '../../src/testenv/proc';
 
 describe('activity heartbeats', () => {
-  test('a running activity heartbeats at once and then periodically, and stops when it ends', async () => {
+  test('a running activity heartbeats periodically and stops when it ends', async () => {
     const env = new MockActivityEnvironment();
     let beats = 0;
     env.on('heartbeat', () => beats++);
