@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { K0RDENT_API_VERSION } from '../api/constants';
 import type { KubeClient } from '../kube/client';
 import { paths } from '../kube/paths';
-import { SOURCE_API_VERSION, sourcePaths, waitForArtifact } from './helmRepo';
+import { SOURCE_API_VERSION, listenOnLoopback, sourcePaths, waitForArtifact } from './helmRepo';
 
 const run = promisify(execFile);
 
@@ -110,13 +110,7 @@ export async function startGitServer(root: string): Promise<GitServer> {
     child.stdin.on('error', () => undefined); // the backend may exit before reading everything
     req.pipe(child.stdin);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const addr = server.address();
-  if (!addr || typeof addr === 'string') throw new Error('git server: no address');
-  const url = `http://127.0.0.1:${addr.port}`;
+  const url = await listenOnLoopback(server, 'git server');
 
   /** Commits srcDir's files straight into the bare repository (own index; no work-tree copy). */
   const commit = async (name: string, srcDir: string, message: string) => {

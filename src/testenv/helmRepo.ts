@@ -65,13 +65,7 @@ export async function startHelmRepo(dir: string): Promise<HelmRepoServer> {
     });
     res.end(req.method === 'HEAD' ? undefined : body);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const addr = server.address();
-  if (!addr || typeof addr === 'string') throw new Error('helm repository: no address');
-  const url = `http://127.0.0.1:${addr.port}`;
+  const url = await listenOnLoopback(server, 'helm repository');
   const helm = toolPaths().helm;
   return {
     url,
@@ -193,4 +187,15 @@ export async function createChartTemplate(kube: KubeClient, ns: string, o: Chart
       observedGeneration: template.metadata.generation ?? 1,
     },
   });
+}
+
+/** Starts an HTTP server on a free loopback port; returns its base URL. */
+export async function listenOnLoopback(server: http.Server, what: string): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const addr = server.address();
+  if (!addr || typeof addr === 'string') throw new Error(`${what}: no address`);
+  return `http://127.0.0.1:${addr.port}`;
 }
