@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the real servers ksm-flux tests and the demo run against, from Go module sources only,
 # into a cache outside the repo keyed by version. Anything already built is skipped.
-# Usage: scripts/build-tools.sh [k8s] [etcd] [temporal] [crds] [flux] [helm]   (default: k8s etcd temporal crds)
+# Usage: scripts/build-tools.sh [k8s] [etcd] [temporal] [crds] [flux] [helm] [temporal-server]   (default: k8s etcd temporal crds)
 set -euo pipefail
 
 K8S_VERSION=${K8S_VERSION:-1.36.3}
@@ -12,6 +12,10 @@ KUSTOMIZE_CONTROLLER_VERSION=${KUSTOMIZE_CONTROLLER_VERSION:-1.9.4}
 SOURCE_CONTROLLER_VERSION=${SOURCE_CONTROLLER_VERSION:-1.9.4}
 KCM_VERSION=${KCM_VERSION:-1.9.0}
 HELM_VERSION=${HELM_VERSION:-3.19.0}
+# The production Temporal server for `testenv up --temporal postgres`: the server the dev server above embeds (CLI
+# v1.5.1 is server 1.29.1 with UI 2.42.1), built as a standalone server, its SQL schema tool and the Web UI server.
+TEMPORAL_SERVER_VERSION=${TEMPORAL_SERVER_VERSION:-1.29.1}
+TEMPORAL_UI_VERSION=${TEMPORAL_UI_VERSION:-2.42.1}
 # Module versions a Flux controller build needs that the Go module proxy does not serve (403), each with the nearest
 # served stand-in; applied only while the original is unserved, and logged. The helm/v4 fork v4.2.4-flux.1 (a
 # pre-release of v4.2.4; it adds the HC#1545 fix) looks like a patched v4.2.3: v4.2.3's requirements fit HC v1.6.3's
@@ -79,6 +83,25 @@ build_temporal() {
   if [ -x "$out/temporal" ]; then log "temporal CLI v$TEMPORAL_CLI_VERSION: cached in $out"; return; fi
   mkdir -p "$out.tmp"
   timed "temporal CLI v$TEMPORAL_CLI_VERSION" env GOBIN="$out.tmp" CGO_ENABLED=0 go install -trimpath -ldflags "-s -w -X github.com/temporalio/cli/temporalcli.Version=$TEMPORAL_CLI_VERSION" "github.com/temporalio/cli/cmd/temporal@v$TEMPORAL_CLI_VERSION"
+  rm -rf "$out"; mv "$out.tmp" "$out"
+}
+
+# go.temporal.io/server and ui-server have no replace directives, so `go install pkg@version` builds them with
+# exactly their own go.mod's build list. The package main names (server, sql, server) are renamed on the way.
+build_temporal_server() {
+  local out="$CACHE/temporal-server-v$TEMPORAL_SERVER_VERSION" b
+  local bins=(temporal-server temporal-sql-tool temporal-ui-server) missing=0
+  for b in "${bins[@]}"; do [ -x "$out/$b" ] || missing=1; done
+  if [ $missing -eq 0 ]; then log "temporal server v$TEMPORAL_SERVER_VERSION: cached in $out"; return; fi
+  rm -rf "$out.tmp"; mkdir -p "$out.tmp/server" "$out.tmp/ui"
+  local s=go.temporal.io/server
+  timed "temporal server + sql tool v$TEMPORAL_SERVER_VERSION" env GOBIN="$out.tmp/server" CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" "$s/cmd/server@v$TEMPORAL_SERVER_VERSION" "$s/cmd/tools/sql@v$TEMPORAL_SERVER_VERSION"
+  timed "temporal Web UI server v$TEMPORAL_UI_VERSION" env GOBIN="$out.tmp/ui" CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" "github.com/temporalio/ui-server/v2/cmd/server@v$TEMPORAL_UI_VERSION"
+  mv "$out.tmp/server/server" "$out.tmp/temporal-server"
+  mv "$out.tmp/server/sql" "$out.tmp/temporal-sql-tool"
+  mv "$out.tmp/ui/server" "$out.tmp/temporal-ui-server"
+  rmdir "$out.tmp/server" "$out.tmp/ui"
+  echo "go.temporal.io/server v$TEMPORAL_SERVER_VERSION (cmd/server, cmd/tools/sql); github.com/temporalio/ui-server/v2 v$TEMPORAL_UI_VERSION (cmd/server)" >"$out.tmp/SOURCES"
   rm -rf "$out"; mv "$out.tmp" "$out"
 }
 
@@ -223,6 +246,7 @@ T0=$SECONDS
 for t in "${targets[@]}"; do
   case $t in
     k8s) build_k8s ;; etcd) build_etcd ;; temporal) build_temporal ;; crds) fetch_crds ;; flux) build_flux ;; helm) build_helm ;;
+    temporal-server) build_temporal_server ;;
     *) echo "unknown target $t" >&2; exit 2 ;;
   esac
 done

@@ -40,10 +40,12 @@ const commands: Record<string, { summary: string; usage: string; details?: strin
   },
   testenv: {
     summary: 'local control plane for tests and the demo',
-    usage: 'ksm-flux testenv build [--flux] [--helm] | up [--dir DIR] [--flux] | down [--dir DIR] | env [--dir DIR]',
+    usage:
+      'ksm-flux testenv build [--flux] [--helm] [--temporal postgres] | up [--dir DIR] [--flux] [--temporal dev|postgres] | down [--dir DIR] | env [--dir DIR]',
     details:
       'build  builds kube-apiserver, kube-controller-manager, etcd, the Temporal CLI and fetches the CRDs into ~/.cache/ksm-flux (skips what is there)\n' +
       'up     starts etcd, kube-apiserver, kube-controller-manager and the Temporal dev server in DIR (default .testenv), installs the CRDs\n' +
+      '       --temporal postgres: the production Temporal server on PostgreSQL (Debian package, installed if missing) with its Web UI\n' +
       'down   stops exactly the processes `up` started and removes DIR\n' +
       'env    prints DIR/env (KUBECONFIG, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_UI_URL)',
   },
@@ -93,12 +95,18 @@ async function main(argv: string[]): Promise<number> {
           ...baseTargets,
           ...(flags.flux ? (['flux'] as const) : []),
           ...(flags.helm ? (['helm'] as const) : []),
+          ...(flags.temporal === 'postgres' ? (['temporal-server'] as const) : []),
         ]);
         process.stderr.write(`[testenv] build finished in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
         return 0;
       }
       if (sub === 'up') {
-        await tenv.up({ ...(dir ? { dir } : {}), flux: !!flags.flux });
+        const temporal = flags.temporal ?? 'dev';
+        if (temporal !== 'dev' && temporal !== 'postgres') {
+          process.stderr.write(`--temporal must be dev or postgres (got ${JSON.stringify(temporal)})\n`);
+          return 2;
+        }
+        await tenv.up({ ...(dir ? { dir } : {}), flux: !!flags.flux, temporal });
         process.stdout.write(tenv.envText(dir));
         return 0;
       }

@@ -69,6 +69,24 @@ const options = {
     schema: z.string().optional(),
     help: 'CA file for the Temporal server certificate',
   },
+  temporalTlsServerName: {
+    flag: 'temporal-tls-server-name',
+    env: 'TEMPORAL_TLS_SERVER_NAME',
+    schema: z.string().min(1).optional(),
+    help: "name to verify the Temporal server certificate against (default: the address's host)",
+  },
+  temporalApiKey: {
+    flag: 'temporal-api-key',
+    env: 'TEMPORAL_API_KEY',
+    schema: z.string().min(1).optional(),
+    help: 'Temporal API key, sent as a bearer token; turns TLS on (prefer the variable or a file: flags show in ps)',
+  },
+  temporalApiKeyFile: {
+    flag: 'temporal-api-key-file',
+    env: 'TEMPORAL_API_KEY_FILE',
+    schema: z.string().min(1).optional(),
+    help: 'file holding the Temporal API key (e.g. a mounted Secret); turns TLS on',
+  },
   taskQueue: {
     flag: 'task-queue',
     env: 'KSM_FLUX_TASK_QUEUE',
@@ -213,6 +231,15 @@ export function loadConfig(flags: Record<string, string | boolean>, env: NodeJS.
         `--${o.flag} / ${o.env}: ${r.error.issues[0]?.message ?? 'invalid'} (got ${JSON.stringify(value)})`,
       );
   }
+  // Combinations no single option's schema can see.
+  if (out.temporalApiKey && out.temporalApiKeyFile)
+    problems.push(
+      '--temporal-api-key / TEMPORAL_API_KEY and --temporal-api-key-file / TEMPORAL_API_KEY_FILE: give one',
+    );
+  if (!out.temporalTlsCert !== !out.temporalTlsKey)
+    problems.push(
+      '--temporal-tls-cert / TEMPORAL_TLS_CERT and --temporal-tls-key / TEMPORAL_TLS_KEY: give both or neither',
+    );
   if (problems.length) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   const cluster = inCluster(env);
   out.inCluster = cluster;

@@ -1,30 +1,43 @@
-// Temporal connections (client and worker) from the validated configuration.
+// Temporal connections (client and worker) from the validated configuration: plain, TLS (server CA, mTLS client
+// certificate, server name) or an API key (Temporal Cloud and other API-key frontends; implies TLS).
 import fs from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
+import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow';
 import { NativeConnection } from '@temporalio/worker';
 import type { Config } from './config';
 
-function tls(c: Config) {
-  if (!c.temporalTls) return undefined;
+/** The key itself, read from its file at connect time so a mounted Secret is never copied into the config. */
+export function apiKeyOf(c: Config): string | undefined {
+  if (c.temporalApiKey) return c.temporalApiKey;
+  if (!c.temporalApiKeyFile) return undefined;
+  const key = fs.readFileSync(c.temporalApiKeyFile, 'utf8').trim();
+  if (!key) throw new Error(`Temporal API key file ${c.temporalApiKeyFile} is empty`);
+  return key;
+}
+
+/** TLS options, or undefined for a plaintext connection (an API key alone makes the SDK use TLS). */
+export function tlsOf(c: Config): TLSConfig | undefined {
+  if (!c.temporalTls && !c.temporalTlsCa && !c.temporalTlsCert && !c.temporalTlsServerName) return undefined;
   return {
     ...(c.temporalTlsCa ? { serverRootCACertificate: fs.readFileSync(c.temporalTlsCa) } : {}),
     ...(c.temporalTlsCert && c.temporalTlsKey
       ? { clientCertPair: { crt: fs.readFileSync(c.temporalTlsCert), key: fs.readFileSync(c.temporalTlsKey) } }
       : {}),
+    ...(c.temporalTlsServerName ? { serverNameOverride: c.temporalTlsServerName } : {}),
   };
 }
 
+function connectionOptions(c: Config) {
+  const tls = tlsOf(c);
+  const apiKey = apiKeyOf(c);
+  return { address: c.temporalAddress, ...(tls ? { tls } : {}), ...(apiKey ? { apiKey } : {}) };
+}
+
 export async function connectClient(c: Config): Promise<Client> {
-  const t = tls(c);
-  const connection = await Connection.connect({
-    address: c.temporalAddress,
-    ...(t ? { tls: t } : {}),
-    connectTimeout: 10_000,
-  });
+  const connection = await Connection.connect({ ...connectionOptions(c), connectTimeout: 10_000 });
   return new Client({ connection, namespace: c.temporalNamespace });
 }
 
 export async function connectWorker(c: Config): Promise<NativeConnection> {
-  const t = tls(c);
-  return NativeConnection.connect({ address: c.temporalAddress, ...(t ? { tls: t } : {}) });
+  return NativeConnection.connect(connectionOptions(c));
 }

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { toolPaths } from './versions';
 
-export type BuildTarget = 'k8s' | 'etcd' | 'temporal' | 'crds' | 'flux' | 'helm';
+export type BuildTarget = 'k8s' | 'etcd' | 'temporal' | 'crds' | 'flux' | 'helm' | 'temporal-server';
 export const baseTargets: BuildTarget[] = ['crds', 'etcd', 'k8s', 'temporal'];
 
 const repoRoot = path.resolve(__dirname, '..', '..');
@@ -22,6 +22,10 @@ export function missingTargets(targets: BuildTarget[]): BuildTarget[] {
         fs.existsSync(path.join(t.fluxDir, b)),
       ),
     helm: () => fs.existsSync(t.helm),
+    'temporal-server': () =>
+      ['temporal-server', 'temporal-sql-tool', 'temporal-ui-server'].every((b) =>
+        fs.existsSync(path.join(t.temporalServerDir, b)),
+      ),
   };
   return targets.filter((x) => !present[x]());
 }

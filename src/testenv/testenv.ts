@@ -9,7 +9,9 @@ import { KubeClient } from '../kube/client';
 import { installCrds } from './crds';
 import { kubeGet, startControllerManager, startKubePlane } from './kube';
 import { isOurs, stop, waitUntil, type Started } from './proc';
-import { startTemporal } from './temporal';
+import { ensurePostgresInstalled } from './postgres';
+import { startTemporal, type TemporalEndpoint } from './temporal';
+import { startTemporalServer, type TemporalServerEndpoint } from './temporalServer';
 import { toolPaths } from './versions';
 
 export const defaultDir = '.testenv';
@@ -24,13 +26,18 @@ export interface TestenvState {
   temporalUiUrl: string;
   procs: Started[];
   flux?: boolean;
+  /** Which Temporal runs: the CLI dev server (SQLite; the default) or the production server on PostgreSQL. */
+  temporalBackend?: TemporalBackend;
 }
+
+export type TemporalBackend = 'dev' | 'postgres';
 
 export interface UpOptions {
   dir?: string;
   flux?: boolean;
   /** Extra arguments for the Temporal dev server (e.g. dynamic config). */
   temporalArgs?: string[];
+  temporal?: TemporalBackend;
   quiet?: boolean;
 }
 
@@ -92,23 +99,35 @@ export async function up(opts: UpOptions = {}): Promise<TestenvState> {
   const dir = path.resolve(opts.dir ?? defaultDir);
   const say = (m: string) => opts.quiet || process.stderr.write(`[testenv] ${m}\n`);
   const existing = readState(dir);
-  if (existing && (await isUp(existing)) && (!opts.flux || existing.flux)) {
+  const backend = opts.temporal ?? 'dev';
+  if (
+    existing &&
+    (await isUp(existing)) &&
+    (!opts.flux || existing.flux) &&
+    (existing.temporalBackend ?? 'dev') === backend
+  ) {
     say(`already up in ${dir}`);
     return existing;
   }
   if (existing) await down({ dir, quiet: true });
   const targets: BuildTarget[] = ['crds', 'etcd', 'k8s', 'temporal', ...(opts.flux ? (['flux'] as BuildTarget[]) : [])];
+  if (backend === 'postgres') targets.push('temporal-server');
   await ensureBuilt(targets);
+  if (backend === 'postgres') await ensurePostgresInstalled(say);
 
   const t0 = Date.now();
   fs.mkdirSync(dir, { recursive: true });
   const procs: Started[] = [];
   const save = (partial: Partial<TestenvState>) =>
     fs.writeFileSync(stateFile(dir), JSON.stringify({ dir, procs, ...partial }, null, 2), { mode: 0o600 });
-  let temporalP: ReturnType<typeof startTemporal> | undefined;
+  let temporalP: Promise<TemporalEndpoint | TemporalServerEndpoint> | undefined;
+  const temporalProcs = (t: TemporalEndpoint | TemporalServerEndpoint) => ('procs' in t ? t.procs : [t.proc]);
   try {
     // Temporal starts in parallel with Kubernetes: it is the slowest part to come up.
-    temporalP = startTemporal(dir, { extraArgs: opts.temporalArgs });
+    temporalP =
+      backend === 'postgres'
+        ? startTemporalServer(dir, { extraArgs: opts.temporalArgs, say })
+        : startTemporal(dir, { extraArgs: opts.temporalArgs });
     const kube = await startKubePlane(dir, { controllerManager: false });
     procs.push(...kube.procs);
     save({});
@@ -126,10 +145,10 @@ export async function up(opts: UpOptions = {}): Promise<TestenvState> {
     procs.push(await startControllerManager(dir, kube.kubeconfig));
     save({});
     const temporal = await temporalP;
-    procs.push(temporal.proc);
+    procs.push(...temporalProcs(temporal));
     save({});
     await waitTemporal(temporal.address, temporal.namespace);
-    say(`Temporal ready at ${temporal.address}, Web UI ${temporal.uiUrl} (${Date.now() - t0} ms)`);
+    say(`Temporal (${backend}) ready at ${temporal.address}, Web UI ${temporal.uiUrl} (${Date.now() - t0} ms)`);
     const state: TestenvState = {
       dir,
       kubeconfig: kube.kubeconfig,
@@ -139,6 +158,7 @@ export async function up(opts: UpOptions = {}): Promise<TestenvState> {
       temporalNamespace: temporal.namespace,
       temporalUiUrl: temporal.uiUrl,
       procs,
+      temporalBackend: backend,
     };
     if (opts.flux) {
       const { startFlux } = require('./flux') as typeof import('./flux');
@@ -153,7 +173,7 @@ export async function up(opts: UpOptions = {}): Promise<TestenvState> {
   } catch (e) {
     // Temporal starts in parallel: wait for it to settle so its process is stopped too.
     const t = await temporalP?.catch(() => undefined);
-    if (t && !procs.includes(t.proc)) procs.push(t.proc);
+    if (t && !procs.includes(t.proc)) procs.push(...temporalProcs(t));
     await Promise.all(procs.map((p) => stop(p)));
     throw e;
   }

@@ -6,6 +6,8 @@ export const versions = {
   kubernetes: process.env.K8S_VERSION ?? '1.36.3',
   etcd: process.env.ETCD_VERSION ?? '3.6.16',
   temporalCli: process.env.TEMPORAL_CLI_VERSION ?? '1.5.1',
+  /** The standalone server for `--temporal postgres`: the same server the CLI v1.5.1 dev server embeds. */
+  temporalServer: process.env.TEMPORAL_SERVER_VERSION ?? '1.29.1',
   helmController: process.env.HELM_CONTROLLER_VERSION ?? '1.6.3',
   kustomizeController: process.env.KUSTOMIZE_CONTROLLER_VERSION ?? '1.9.4',
   sourceController: process.env.SOURCE_CONTROLLER_VERSION ?? '1.9.4',
@@ -29,6 +31,7 @@ export function toolPaths() {
     kubectl: path.join(root, `kubernetes-v${v.kubernetes}`, 'kubectl'),
     etcd: path.join(root, `etcd-v${v.etcd}`, 'etcd'),
     temporal: path.join(root, `temporal-cli-v${v.temporalCli}`, 'temporal'),
+    temporalServerDir: path.join(root, `temporal-server-v${v.temporalServer}`),
     crdDir: path.join(
       root,
       `crds-hc${v.helmController}-kc${v.kustomizeController}-sc${v.sourceController}-kcm${v.kcm}`,
