@@ -158,7 +158,10 @@ async function main() {
   try {
     if (needsServers) {
       await ensureBuilt(
-        e2e ? ['crds', 'etcd', 'k8s', 'temporal', 'flux', 'helm'] : ['crds', 'etcd', 'k8s', 'temporal'],
+        // temporal-server: test/integration/temporal-postgres.test.ts runs the adapter on the production server.
+        e2e
+          ? ['crds', 'etcd', 'k8s', 'temporal', 'flux', 'helm']
+          : ['crds', 'etcd', 'k8s', 'temporal', 'temporal-server'],
       );
       const t0 = Date.now();
       const s = await up({ dir, flux: e2e });

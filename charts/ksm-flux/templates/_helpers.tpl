@@ -41,6 +41,7 @@ app.kubernetes.io/part-of: k0rdent
 {{- end }}
 
 {{- define "ksm-flux.tlsDir" -}}/etc/ksm-flux/temporal-tls{{- end }}
+{{- define "ksm-flux.apiKeyDir" -}}/etc/ksm-flux/temporal-api-key{{- end }}
 
 {{/* Flags both components take: Temporal, identity, logging, and the HTTP listeners. */}}
 {{- define "ksm-flux.commonArgs" -}}
@@ -54,6 +55,12 @@ app.kubernetes.io/part-of: k0rdent
 - {{ printf "--temporal-tls-key=%s/tls.key" (include "ksm-flux.tlsDir" .) | quote }}
 - {{ printf "--temporal-tls-ca=%s/ca.crt" (include "ksm-flux.tlsDir" .) | quote }}
 {{- end }}
+{{- with .Values.temporal.tls.serverName }}
+- {{ printf "--temporal-tls-server-name=%s" . | quote }}
+{{- end }}
+{{- end }}
+{{- if .Values.temporal.apiKey.existingSecret }}
+- {{ printf "--temporal-api-key-file=%s/%s" (include "ksm-flux.apiKeyDir" .) .Values.temporal.apiKey.key | quote }}
 {{- end }}
 - {{ printf "--adapter-name=%s" (include "ksm-flux.adapterName" .) | quote }}
 - {{ printf "--log-level=%s" .Values.logLevel | quote }}
@@ -139,6 +146,11 @@ containers:
         mountPath: {{ include "ksm-flux.tlsDir" $root }}
         readOnly: true
       {{- end }}
+      {{- if $v.temporal.apiKey.existingSecret }}
+      - name: temporal-api-key
+        mountPath: {{ include "ksm-flux.apiKeyDir" $root }}
+        readOnly: true
+      {{- end }}
 volumes:
   - name: tmp
     emptyDir: {}
@@ -146,6 +158,14 @@ volumes:
   - name: temporal-tls
     secret:
       secretName: {{ $v.temporal.tls.existingSecret }}
+  {{- end }}
+  {{- if $v.temporal.apiKey.existingSecret }}
+  - name: temporal-api-key
+    secret:
+      secretName: {{ $v.temporal.apiKey.existingSecret }}
+      items:
+        - key: {{ $v.temporal.apiKey.key }}
+          path: {{ $v.temporal.apiKey.key }}
   {{- end }}
 {{- with $v.nodeSelector }}
 nodeSelector:
