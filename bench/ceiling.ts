@@ -59,6 +59,7 @@ interface Result {
 async function measure(backend: Backend, bundle: { code: string }): Promise<Result> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `ksm-flux-ceiling-${backend}-`));
   let procs: Started[] = [];
+  let cleanupDirs: string[] = [];
   try {
     const t0 = Date.now();
     const ep: TemporalEndpoint | TemporalServerEndpoint =
@@ -66,6 +67,7 @@ async function measure(backend: Backend, bundle: { code: string }): Promise<Resu
         ? await startTemporalServer(dir, { ui: false, say })
         : await startTemporal(dir, { ui: false });
     procs = 'procs' in ep ? (ep as TemporalServerEndpoint).procs : [ep.proc];
+    cleanupDirs = 'cleanupDirs' in ep ? (ep as TemporalServerEndpoint).cleanupDirs : [];
     say(`${backend}: server up in ${Date.now() - t0} ms at ${ep.address}`);
     const connection = await Connection.connect({ address: ep.address });
     const client = new Client({ connection, namespace: ep.namespace });
@@ -119,7 +121,7 @@ async function measure(backend: Backend, bundle: { code: string }): Promise<Resu
     };
   } finally {
     for (const p of [...procs].reverse()) await stop(p);
-    fs.rmSync(dir, { recursive: true, force: true });
+    for (const d of [dir, ...cleanupDirs]) fs.rmSync(d, { recursive: true, force: true });
   }
 }
 

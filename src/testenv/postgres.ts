@@ -2,6 +2,7 @@
 // run as an unprivileged user, on a free loopback port, with no Unix socket.
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { freePort, startDetached, waitUntil, type Started } from './proc';
@@ -14,6 +15,8 @@ export interface Postgres {
   /** Superuser created by initdb; loopback connections are trusted, so any password works. */
   user: string;
   dataDir: string;
+  /** True when dataDir is outside the state dir (see dataDirFor); the caller removes it after stopping. */
+  dataDirOutside: boolean;
   proc: Started;
   /** The bin directory of the server (psql, pg_isready, …). */
   bin: string;
@@ -89,6 +92,25 @@ function serverUserIds(): { uid: number; gid: number } | undefined {
   return { uid: Number(uid), gid: Number(gid) };
 }
 
+/** True when every directory from / down to dir can be searched by uid/gid (what initdb needs to reach it). */
+export function searchableBy(dir: string, ids: { uid: number; gid: number }): boolean {
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    const st = fs.statSync(d);
+    const bit = st.uid === ids.uid ? 0o100 : st.gid === ids.gid ? 0o010 : 0o001;
+    if (!(st.mode & bit)) return false;
+    if (d === path.dirname(d)) return true;
+  }
+}
+
+/**
+ * DIR/<name>-data, unless the server user cannot reach into DIR (a checkout under a private home directory):
+ * then a private directory under the system temp dir, which the caller removes.
+ */
+function dataDirFor(dir: string, name: string, ids?: { uid: number; gid: number }): [string, boolean] {
+  if (!ids || searchableBy(dir, ids)) return [path.join(dir, `${name}-data`), false];
+  return [fs.mkdtempSync(path.join(os.tmpdir(), `ksm-flux-${name}-`)), true];
+}
+
 /** Initialises a cluster in DIR/<name>-data and starts it on a free loopback port. */
 export async function startPostgres(
   dir: string,
@@ -96,11 +118,13 @@ export async function startPostgres(
 ): Promise<Postgres> {
   const name = opts.name ?? 'postgres';
   const bin = await ensurePostgresInstalled(opts.say);
-  const dataDir = path.join(dir, `${name}-data`);
   const user = 'temporal';
-  fs.rmSync(dataDir, { recursive: true, force: true });
-  fs.mkdirSync(dataDir, { mode: 0o700 });
   const ids = serverUserIds();
+  const [dataDir, dataDirOutside] = dataDirFor(dir, name, ids);
+  if (!dataDirOutside) {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    fs.mkdirSync(dataDir, { mode: 0o700 });
+  }
   if (ids) fs.chownSync(dataDir, ids.uid, ids.gid);
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8' };
   // Trust on loopback only (the server listens nowhere else); fsync off: the cluster is deleted with DIR, and the
@@ -118,6 +142,7 @@ export async function startPostgres(
   try {
     await run(initBin, initArgs, { env, cwd: '/' });
   } catch (e) {
+    if (dataDirOutside) fs.rmSync(dataDir, { recursive: true, force: true });
     const err = e as { stderr?: string; message: string };
     throw new Error(
       `initdb failed in ${dataDir}${ids ? ' (as user postgres: every parent directory must be searchable by it)' : ''}: ${err.stderr || err.message}`,
@@ -149,6 +174,7 @@ export async function startPostgres(
   const started = startDetached(dir, name, pgBin, pgArgs, env);
   // The process is the postmaster itself (setpriv execs): record its binary so pid checks match it.
   const proc: Started = { ...started, bin: path.join(bin, 'postgres') };
+  const cleanup = () => dataDirOutside && fs.rmSync(dataDir, { recursive: true, force: true });
   await waitUntil(
     `${name} accepting connections`,
     async () => {
@@ -160,6 +186,9 @@ export async function startPostgres(
       }
     },
     { timeoutMs: 60_000, intervalMs: 200, proc },
-  );
-  return { host: '127.0.0.1', port, user, dataDir, proc, bin };
+  ).catch((e: unknown) => {
+    cleanup();
+    throw e;
+  });
+  return { host: '127.0.0.1', port, user, dataDir, dataDirOutside, proc, bin };
 }

@@ -19,6 +19,8 @@ export interface TemporalServerEndpoint extends TemporalEndpoint {
   /** PostgreSQL, the server and the Web UI, in start order (stop them in reverse). */
   procs: Started[];
   metricsUrl: string;
+  /** Directories outside the state dir to remove once the processes are stopped (PostgreSQL's, rarely). */
+  cleanupDirs: string[];
   /** Where the persistence lives (tests look into it; loopback, trust authentication). */
   postgres: { host: string; port: number; user: string; bin: string };
 }
@@ -221,10 +223,12 @@ export async function startTemporalServer(
   const dynamicConfig = { ...testDynamicConfig, ...dynamicConfigFromArgs(opts.extraArgs ?? []), ...opts.dynamicConfig };
   const bins = toolPaths().temporalServerDir;
   const procs: Started[] = [];
+  const cleanupDirs: string[] = [];
   try {
     const t0 = Date.now();
     const pg = await startPostgres(dir, { name: 'postgres', say });
     procs.push(pg.proc);
+    if (pg.dataDirOutside) cleanupDirs.push(pg.dataDir);
     say(`PostgreSQL ready at ${pg.host}:${pg.port} (${Date.now() - t0} ms)`);
     const logs = path.join(dir, 'logs');
     await createSchemas(pg, path.join(logs, 'temporal-sql-tool.log'));
@@ -303,9 +307,11 @@ export async function startTemporalServer(
       procs,
       metricsUrl: `http://127.0.0.1:${ports.metrics}/metrics`,
       postgres: { host: pg.host, port: pg.port, user: pg.user, bin: pg.bin },
+      cleanupDirs,
     };
   } catch (e) {
     for (const p of [...procs].reverse()) await stop(p);
+    for (const d of cleanupDirs) fs.rmSync(d, { recursive: true, force: true });
     throw e;
   }
 }

@@ -28,6 +28,8 @@ export interface TestenvState {
   flux?: boolean;
   /** Which Temporal runs: the CLI dev server (SQLite; the default) or the production server on PostgreSQL. */
   temporalBackend?: TemporalBackend;
+  /** Directories outside DIR that `down` removes after stopping the processes. */
+  cleanupDirs?: string[];
 }
 
 export type TemporalBackend = 'dev' | 'postgres';
@@ -159,6 +161,7 @@ export async function up(opts: UpOptions = {}): Promise<TestenvState> {
       temporalUiUrl: temporal.uiUrl,
       procs,
       temporalBackend: backend,
+      cleanupDirs: 'cleanupDirs' in temporal ? temporal.cleanupDirs : [],
     };
     if (opts.flux) {
       const { startFlux } = require('./flux') as typeof import('./flux');
@@ -201,6 +204,7 @@ export async function down(opts: { dir?: string; quiet?: boolean } = {}): Promis
   if (s) {
     // Reverse start order: clients of the apiserver first, etcd last.
     for (const p of [...s.procs].reverse()) await stop(p);
+    for (const d of s.cleanupDirs ?? []) fs.rmSync(d, { recursive: true, force: true });
     if (!opts.quiet) process.stderr.write(`[testenv] stopped ${s.procs.length} processes\n`);
   }
   fs.rmSync(dir, { recursive: true, force: true });

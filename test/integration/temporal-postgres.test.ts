@@ -43,6 +43,7 @@ describe('adapter on the production Temporal server (PostgreSQL)', () => {
   after(async () => {
     await adapter?.stop();
     for (const p of [...(temporal?.procs ?? [])].reverse()) await stop(p);
+    for (const d of temporal?.cleanupDirs ?? []) fs.rmSync(d, { recursive: true, force: true });
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
