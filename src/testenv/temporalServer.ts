@@ -9,7 +9,7 @@ import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import YAML from 'yaml';
 import { startPostgres, type Postgres } from './postgres';
-import { freePorts, startDetached, stop, waitUntil, type Started } from './proc';
+import { startDetached, stop, waitUntil, type Started } from './proc';
 import type { TemporalEndpoint } from './temporal';
 import { toolPaths } from './versions';
 
@@ -167,6 +167,28 @@ function serverConfig(
   };
 }
 
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+/**
+ * Free loopback ports below 32768. The SQL schema stores a member's ports as smallint (cluster_membership), so
+ * the kernel's ephemeral ports (32768 and up on Linux) make the server die at its first heartbeat.
+ */
+export async function freeLowPorts(n: number, lo = 20000, hi = 32767): Promise<number[]> {
+  const out = new Set<number>();
+  for (let tries = 0; out.size < n; tries++) {
+    if (tries > 1000) throw new Error(`no ${n} free ports between ${lo} and ${hi}`);
+    const p = lo + Math.floor(Math.random() * (hi - lo + 1));
+    if (!out.has(p) && (await canListen(p))) out.add(p);
+  }
+  return [...out];
+}
+
 function tcpOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect(port, '127.0.0.1');
@@ -234,7 +256,7 @@ export async function startTemporalServer(
     await createSchemas(pg, path.join(logs, 'temporal-sql-tool.log'));
     say(`Temporal schemas created (${Date.now() - t0} ms)`);
 
-    const [frontend, http, metrics, uiPort, ...rest] = await freePorts(11);
+    const [frontend, http, metrics, uiPort, ...rest] = await freeLowPorts(11);
     const ports = {
       frontend: frontend!,
       http: http!,
