@@ -35,6 +35,9 @@ export function requiredPermissions(adapterNamespace: string, leaseName = 'ksm-f
     add(g, r, ['delete'], 'remove Flux objects');
   }
   add('', 'secrets', ['get'], 'check that the target kubeconfig Secret exists');
+  add('', 'secrets', ['list', 'watch'], 'wake ServiceSets when a Secret they reference appears (metadata only)');
+  add('', 'configmaps', ['list', 'watch'], 'wake ServiceSets when a ConfigMap they reference changes (metadata only)');
+  add(k0, 'clusterdeployments', ['get'], 'a cluster being deleted: let go instead of waiting for an uninstall');
   add('events.k8s.io', 'events', ['create'], 'record Events on ServiceSets');
   add('coordination.k8s.io', 'leases', ['get', 'update'], 'watcher leader election', {
     namespace: adapterNamespace,

@@ -17,6 +17,7 @@ import {
   type Service,
   type ServiceStatus,
 } from '../api/k0rdent';
+import { awaitedInput } from '../core/awaiting';
 import { pickWinner, type Contender } from '../core/conflicts';
 import {
   fluxRefFor,
@@ -288,6 +289,11 @@ export async function observe(deps: Deps, ref: ServiceSetRef): Promise<Observati
           message: `kubeconfig Secret ${ns}/${secretName} of cluster ${ss.spec.cluster} not found (key "value")`,
         };
         delete so.desired;
+      }
+      const awaited = so.planError && awaitedInput(so.planError, template);
+      if (awaited) {
+        so.awaiting = awaited;
+        delete so.planError;
       }
     }
     if (type === 'Helm' && !so.uninstall && !deleting && own.owned && config) {

@@ -52,6 +52,8 @@ export const REASON = {
   applied: 'FluxObjectsApplied',
   buildFailed: 'FluxObjectsBuildFailed',
   applyFailed: 'FluxObjectsApplyFailed',
+  /** Some input is not there yet (kubeconfig Secret, template being validated): waiting, not failed. */
+  waiting: 'FluxObjectsWaiting',
   paused: 'ServiceSetPaused',
 } as const;
 

@@ -43,7 +43,8 @@ export function decidePass(
   if (!mayApply(obs)) return plan;
   for (const svc of obs.services) {
     const f = svc.flux;
-    if (svc.planError) continue; // leave whatever exists untouched until the input is fixed
+    // Leave whatever exists untouched until the input is fixed, or is there.
+    if (svc.planError || svc.awaiting) continue;
     if (svc.uninstall) {
       if (f && !f.deleting) plan.remove.push(ref(f));
       continue;

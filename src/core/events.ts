@@ -86,12 +86,15 @@ export function edgeEvents(
     apA.reason !== REASON.providerConfigInvalid &&
     (apB?.reason !== apA.reason || apB.message !== apA.message)
   ) {
-    add(
-      'Warning',
-      apA.reason,
-      apA.reason === REASON.buildFailed ? 'BuildFluxObjects' : 'ApplyFluxObjects',
-      apA.message,
-    );
+    // Waiting for an input that is not there yet is normal while a cluster is being created: no Warning.
+    if (apA.reason === REASON.waiting) add('Normal', apA.reason, 'WaitForInputs', apA.message);
+    else
+      add(
+        'Warning',
+        apA.reason,
+        apA.reason === REASON.buildFailed ? 'BuildFluxObjects' : 'ApplyFluxObjects',
+        apA.message,
+      );
   }
   return out;
 }

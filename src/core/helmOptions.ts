@@ -5,11 +5,15 @@ import type { HelmReleaseSpec } from '../api/flux';
 /** Remediation retries used when `atomic` is on (kcm's default): failed actions are rolled back/uninstalled and retried. */
 export const ATOMIC_RETRIES = 3;
 
-const isSet = (v: unknown) => v !== undefined && v !== null && v !== '' && v !== false;
+/**
+ * kcm's ServiceHelmOptions fields are all pointers, and its mergeHelmOptions copies every non-nil one: an explicit
+ * `false`, `""` or `0s` on the service overrides the template. Only absent (undefined/null) means "not set".
+ */
+const isSet = (v: unknown) => v !== undefined && v !== null;
 
 /**
- * The template's options are the base; the service's set (non-zero) fields override them and labels merge,
- * as in kcm's built-in adapter.
+ * The template's options are the base; the service's set fields override them (whole option objects such as
+ * upgradeOptions are replaced, not merged) and labels merge, as in kcm's built-in adapter.
  */
 export function mergeHelmOptions(
   template: HelmOptions | null | undefined,
@@ -68,7 +72,8 @@ export function helmReleaseFields(o: HelmOptions): HelmActionFields {
       ...(un.deletionPropagation ? { deletionPropagation: un.deletionPropagation } : {}),
     };
   }
-  if (o.timeout) out.timeout = o.timeout;
+  // A zero timeout (an explicit "0s" overriding the template's) would fail every wait: Flux's default applies.
+  if (o.timeout && !/^(0+(\.0+)?(ms|s|m|h))+$/.test(o.timeout)) out.timeout = o.timeout;
   if (o.upgradeOptions?.maxHistory !== undefined) out.maxHistory = o.upgradeOptions.maxHistory;
   if (o.enableClientCache !== undefined && o.enableClientCache !== null) out.persistentClient = o.enableClientCache;
   if (o.labels && Object.keys(o.labels).length) out.commonMetadata = { labels: { ...o.labels } };

@@ -43,9 +43,13 @@ export interface StatusOutput {
 const bySvcKey = (a: { namespace: string; name: string }, b: { namespace: string; name: string }) =>
   a.namespace === b.namespace ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.namespace < b.namespace ? -1 : 1;
 
-/** A service whose desired end state is "not installed" (helmAction Uninstall) counts as ready once Deleted. */
-export function isReadyEntry(e: ServiceStatusEntry, svc?: ServiceObservation): boolean {
-  return e.state === 'Deployed' || (e.state === 'Deleted' && !!svc?.uninstall);
+/**
+ * Ready exactly as kcm reads it: only `Deployed` counts (kcm's ServicesInReadyState, `status.deployed`, and the
+ * dependency and upgrade gates all say so). A helmAction Uninstall service that reached `Deleted` is therefore
+ * not ready: counting it would make us say 2/2 while the ClusterDeployment says 1/2 (see README).
+ */
+export function isReadyEntry(e: ServiceStatusEntry): boolean {
+  return e.state === 'Deployed';
 }
 
 export function serviceVerdict(
@@ -57,6 +61,12 @@ export function serviceVerdict(
   if (svc.planError) return { state: 'Failed', message: svc.planError.message, confirmed: false };
   const applyErr = applyErrors[svc.key];
   if (applyErr) return { state: 'Failed', message: applyErr.message, confirmed: false };
+  if (svc.awaiting) {
+    // Nothing applied yet: Pending. An object applied earlier keeps running as it is: report what Flux says.
+    if (!svc.flux) return { state: 'Pending', message: svc.awaiting.message, confirmed: false };
+    const v = fluxVerdict(svc.flux);
+    return { ...v, confirmed: false, message: v.message || svc.awaiting.message };
+  }
   if (svc.uninstall) {
     return svc.flux
       ? {
@@ -174,11 +184,11 @@ export function computeStatus(input: StatusInput): StatusOutput {
   }
   entries.sort(bySvcKey);
 
-  const svcByKey = new Map(obs.services.map((s) => [s.key, s]));
-  const ready = entries.filter((e) => isReadyEntry(e, svcByKey.get(`${e.namespace}/${e.name}`))).length;
+  const ready = entries.filter(isReadyEntry).length;
   const total = obs.services.length;
   const planErrors = obs.services.filter((s) => s.planError).map((s) => `${s.key}: ${s.planError!.message}`);
   const applyErrs = Object.entries(input.applyErrors).map(([k, e]) => `${k}: ${e.message}`);
+  const awaited = obs.services.filter((s) => s.awaiting).map((s) => `${s.key}: ${s.awaiting!.message}`);
 
   const conds: Omit<StatusCondition, 'lastTransitionTime'>[] = [
     {
@@ -213,14 +223,22 @@ export function computeStatus(input: StatusInput): StatusOutput {
       type: CONDITION.fluxObjectsApplied,
       status: 'False',
       reason: REASON.buildFailed,
-      message: truncate(planErrors.join('; '), 8192),
+      // What waits is named too: the condition is the one place that says it for every service.
+      message: truncate([...planErrors, ...awaited].join('; '), 8192),
     });
   } else if (applyErrs.length) {
     conds.push({
       type: CONDITION.fluxObjectsApplied,
       status: 'False',
       reason: REASON.applyFailed,
-      message: truncate(applyErrs.join('; '), 8192),
+      message: truncate([...applyErrs, ...awaited].join('; '), 8192),
+    });
+  } else if (awaited.length) {
+    conds.push({
+      type: CONDITION.fluxObjectsApplied,
+      status: 'False',
+      reason: REASON.waiting,
+      message: truncate(awaited.join('; '), 8192),
     });
   } else {
     conds.push({

@@ -67,6 +67,8 @@ export interface ServiceObservation {
   specVersion: string;
   uninstall: boolean;
   planError?: PlanError;
+  /** An input that is not there yet (kubeconfig Secret, template being validated): wait, do not fail. */
+  awaiting?: PlanError;
   desired?: { ref: FluxRef; hash: string };
   flux?: FluxObservation;
   conflict?: ConflictInfo;

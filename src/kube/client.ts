@@ -31,6 +31,11 @@ export class KubeError extends Error {
   }
 }
 
+// Content negotiation for metadata-only reads: the API server strips everything but metadata (a Secret's data
+// never reaches us). Lists come back as PartialObjectMetadataList, watch events carry PartialObjectMetadata.
+const METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
+const METADATA_OBJECT = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
+
 export interface KubeObject {
   apiVersion?: string;
   kind?: string;
@@ -113,6 +118,7 @@ export class KubeClient {
     body?: unknown,
     contentType = 'application/json',
     timeoutMs = 30_000,
+    accept = 'application/json',
   ): Promise<T> {
     const base = await this.requestOptions();
     const url = new URL(this.server + path);
@@ -128,7 +134,7 @@ export class KubeClient {
           agent: this.agent,
           headers: {
             ...(base.headers as Record<string, string>),
-            accept: 'application/json',
+            accept,
             ...(payload !== undefined
               ? { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) }
               : {}),
@@ -180,7 +186,12 @@ export class KubeClient {
     }
   }
 
-  async list<T = KubeObject>(path: string, labelSelector?: string): Promise<ListResult<T>> {
+  /** Lists every page. `metadataOnly` asks for PartialObjectMetadata: names, labels, resourceVersion, no data. */
+  async list<T = KubeObject>(
+    path: string,
+    labelSelector?: string,
+    opts: { metadataOnly?: boolean } = {},
+  ): Promise<ListResult<T>> {
     const items: T[] = [];
     let cont: string | undefined;
     let rv = '';
@@ -189,7 +200,15 @@ export class KubeClient {
       if (labelSelector) q.set('labelSelector', labelSelector);
       q.set('limit', '500');
       if (cont) q.set('continue', cont);
-      const page = await this.request<ListResult<T>>('list', 'GET', `${path}?${q}`);
+      const page = await this.request<ListResult<T>>(
+        'list',
+        'GET',
+        `${path}?${q}`,
+        undefined,
+        undefined,
+        undefined,
+        opts.metadataOnly ? METADATA_LIST : 'application/json',
+      );
       items.push(...page.items);
       rv = page.metadata.resourceVersion;
       cont = page.metadata.continue || undefined;
@@ -251,7 +270,7 @@ export class KubeClient {
    */
   async watch(
     path: string,
-    params: { resourceVersion: string; labelSelector?: string; timeoutSeconds?: number },
+    params: { resourceVersion: string; labelSelector?: string; timeoutSeconds?: number; metadataOnly?: boolean },
     onEvent: (type: string, obj: KubeObject) => void,
     signal?: AbortSignal,
   ): Promise<void> {
@@ -273,7 +292,10 @@ export class KubeClient {
           ...base,
           method: 'GET',
           agent: this.agent,
-          headers: { ...(base.headers as Record<string, string>), accept: 'application/json' },
+          headers: {
+            ...(base.headers as Record<string, string>),
+            accept: params.metadataOnly ? METADATA_OBJECT : 'application/json',
+          },
         },
         (res) => {
           this.onRequest?.('watch', path, res.statusCode ?? 0);

@@ -26,6 +26,8 @@ export class Informer<T extends KubeObject = KubeObject> {
     readonly path: string,
     private readonly opts: {
       labelSelector?: string;
+      /** Keep only metadata (PartialObjectMetadata): for Secrets, whose data must never sit in our memory. */
+      metadataOnly?: boolean;
       name: string;
       watchTimeoutSeconds?: number;
       onError?: (e: unknown) => void;
@@ -74,10 +76,26 @@ export class Informer<T extends KubeObject = KubeObject> {
     this.abort.abort();
   }
 
+  /**
+   * Metadata-only stores keep identity and version only. Annotations go too: a `kubectl apply`-ed Secret
+   * carries its whole content in last-applied-configuration; managedFields are most of the size.
+   */
+  private slim(o: T): T {
+    if (!this.opts.metadataOnly || !o?.metadata) return o;
+    const md = o.metadata as Record<string, unknown>;
+    const keep: Record<string, unknown> = {};
+    for (const k of ['name', 'namespace', 'uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp'])
+      if (md[k] !== undefined) keep[k] = md[k];
+    return { apiVersion: o.apiVersion, kind: o.kind, metadata: keep } as unknown as T;
+  }
+
   private async relist(): Promise<string> {
-    const res = await this.client.list<T>(this.path, this.opts.labelSelector);
+    const res = await this.client.list<T>(this.path, this.opts.labelSelector, {
+      metadataOnly: !!this.opts.metadataOnly,
+    });
     const seen = new Set<string>();
-    for (const o of res.items) {
+    for (const item of res.items) {
+      const o = this.slim(item);
       const k = objectKey(o);
       seen.add(k);
       const old = this.store.get(k);
@@ -111,9 +129,10 @@ export class Informer<T extends KubeObject = KubeObject> {
             resourceVersion: rv,
             labelSelector: this.opts.labelSelector,
             timeoutSeconds: this.opts.watchTimeoutSeconds ?? 300,
+            metadataOnly: !!this.opts.metadataOnly,
           },
           (type, obj) => {
-            const o = obj as T;
+            const o = this.slim(obj as T);
             if (o.metadata?.resourceVersion) rv = o.metadata.resourceVersion;
             if (type === 'BOOKMARK') return;
             const k = objectKey(o);

@@ -33,6 +33,10 @@ export const paths = {
       ? `/apis/helm.toolkit.fluxcd.io/v2/namespaces/${enc(r.namespace)}/helmreleases/${enc(r.name)}`
       : `/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/${enc(r.namespace)}/kustomizations/${enc(r.name)}`,
   secret: (ns: string, name: string) => `/api/v1/namespaces/${enc(ns)}/secrets/${enc(name)}`,
+  secrets: () => '/api/v1/secrets',
+  configMaps: () => '/api/v1/configmaps',
+  clusterDeployment: (ns: string, name: string) =>
+    `/apis/k0rdent.mirantis.com/v1beta1/namespaces/${enc(ns)}/clusterdeployments/${enc(name)}`,
   namespace: (name: string) => `/api/v1/namespaces/${enc(name)}`,
   events: (ns: string) => `/apis/events.k8s.io/v1/namespaces/${enc(ns)}/events`,
   lease: (ns: string, name: string) => `/apis/coordination.k8s.io/v1/namespaces/${enc(ns)}/leases/${enc(name)}`,

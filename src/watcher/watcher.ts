@@ -1,5 +1,6 @@
 // The watcher decides nothing: it maps events (ServiceSets, SMPs, ServiceTemplates, our HelmReleases and
-// Kustomizations) to the ServiceSets they concern and signal-with-starts their workflows.
+// Kustomizations, and the Secrets/ConfigMaps ServiceSets reference) to the ServiceSets they concern and
+// signal-with-starts their workflows.
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import {
@@ -13,6 +14,7 @@ import {
 import { ServiceSet, StateManagementProvider, parseObject } from '../api/k0rdent';
 import { ownership } from '../activities/observe';
 import { releaseKeyFor } from '../core/plan';
+import { ReferenceIndex, referencesOf } from '../core/references';
 import type { ServiceSetRef } from '../core/types';
 import type { KubeClient, KubeObject } from '../kube/client';
 import { Informer, type InformerEvent } from '../kube/informer';
@@ -56,6 +58,11 @@ export class Watcher {
   readonly templates: Informer;
   readonly helmReleases: Informer;
   readonly kustomizations: Informer;
+  /** Metadata only (no Secret data in memory): kubeconfig Secrets and valuesFrom objects appearing or changing. */
+  readonly secrets: Informer;
+  readonly configMaps: Informer;
+  /** Which ServiceSets reference each Secret/ConfigMap (src/core/references). */
+  readonly references = new ReferenceIndex();
   private pending = new Map<string, Pending>();
   /** Parsed ServiceSets by uid, and which of them want each Helm release (release key → uids). */
   private parsed = new Map<string, ServiceSet>();
@@ -98,10 +105,28 @@ export class Watcher {
       labelSelector: ours,
       onError: onError('kustomizations'),
     }).on((t, o) => this.onFlux(t, o));
+    this.secrets = new Informer(kube, paths.secrets(), {
+      name: 'secrets',
+      metadataOnly: true,
+      onError: onError('secrets'),
+    }).on((t, o, old) => this.onReferenced('Secret', t, o, old));
+    this.configMaps = new Informer(kube, paths.configMaps(), {
+      name: 'configmaps',
+      metadataOnly: true,
+      onError: onError('configmaps'),
+    }).on((t, o, old) => this.onReferenced('ConfigMap', t, o, old));
   }
 
   private informers(): Informer[] {
-    return [this.smps, this.templates, this.helmReleases, this.kustomizations, this.serviceSets];
+    return [
+      this.smps,
+      this.templates,
+      this.helmReleases,
+      this.kustomizations,
+      this.secrets,
+      this.configMaps,
+      this.serviceSets,
+    ];
   }
 
   get synced(): boolean {
@@ -112,7 +137,13 @@ export class Watcher {
   async start(): Promise<void> {
     this.running = true;
     await this.smps.start();
-    await Promise.all([this.templates.start(), this.helmReleases.start(), this.kustomizations.start()]);
+    await Promise.all([
+      this.templates.start(),
+      this.helmReleases.start(),
+      this.kustomizations.start(),
+      this.secrets.start(),
+      this.configMaps.start(),
+    ]);
     await this.serviceSets.start();
     this.log.info({ serviceSets: this.serviceSets.store.size, smps: this.smps.store.size }, 'watcher synced');
   }
@@ -150,6 +181,7 @@ export class Watcher {
     }
     this.keysByUid.delete(uid);
     this.parsed.delete(uid);
+    this.references.set(uid, ss ? referencesOf(ss) : undefined);
     if (!ss) return;
     this.parsed.set(uid, ss);
     const keys = (ss.spec.services ?? []).filter((s) => s.helmAction !== 'Uninstall').map((s) => releaseKeyFor(ss, s));
@@ -221,6 +253,21 @@ export class Watcher {
           signalOnly: false,
         });
       }
+    }
+  }
+
+  /** A Secret/ConfigMap a ServiceSet references appeared, changed or went: what it awaited may be there now. */
+  private onReferenced(kind: 'Secret' | 'ConfigMap', type: InformerEvent, o: KubeObject, old?: KubeObject): void {
+    if (type === 'update' && old?.metadata.resourceVersion === o.metadata.resourceVersion) return;
+    for (const uid of this.references.referencing(kind, o.metadata.namespace ?? '', o.metadata.name)) {
+      const ss = this.parsed.get(uid);
+      if (ss && this.relevant(ss))
+        this.enqueue({
+          ref: this.refOf(ss),
+          kind,
+          resourceVersion: o.metadata.resourceVersion,
+          signalOnly: false,
+        });
     }
   }
 

@@ -175,30 +175,36 @@ describe('deletion', () => {
     await gone('empty');
   });
 
-  it('helmAction Uninstall removes the release and reports Deleted, counted as ready', async () => {
+  it('helmAction Uninstall removes the release and reports Deleted, not ready, as kcm counts it (1/2)', async () => {
     await createServiceSet(kube, {
       namespace: ns,
       name: 'uninst',
       provider: smp,
-      services: [{ name: 'n5', namespace: 'web', template: 'chart' }],
+      services: [
+        { name: 'n5', namespace: 'web', template: 'chart' },
+        { name: 'n6', namespace: 'web', template: 'chart' },
+      ],
     });
     await fluxTakesOver(hrRef('uninst', 'n5'));
+    await fluxTakesOver(hrRef('uninst', 'n6'));
+    await eventually('deployed', async () => (await getServiceSet(kube, ns, 'uninst'))?.status?.deployed === true);
     const o = await getServiceSet(kube, ns, 'uninst');
     await kube.mergePatch(paths.serviceSet(ns, 'uninst'), {
-      spec: { services: [{ ...o.spec.services[0], helmAction: 'Uninstall' }] },
+      spec: { services: [{ ...o.spec.services[0], helmAction: 'Uninstall' }, o.spec.services[1]] },
     });
-    await eventually(
-      'Deleting while Flux uninstalls',
-      async () => (await getServiceSet(kube, ns, 'uninst')).status.services[0].state === 'Deleting',
-    );
+    const state = async (name: string) =>
+      (await getServiceSet(kube, ns, 'uninst')).status.services.find((s: any) => s.name === name)?.state;
+    await eventually('Deleting while Flux uninstalls', async () => (await state('n5')) === 'Deleting');
     await fluxReleases(hrRef('uninst', 'n5'));
-    await eventually('Deleted and ready', async () => {
-      const x = await getServiceSet(kube, ns, 'uninst');
-      return (
-        x.status.services[0].state === 'Deleted' &&
-        x.status.deployed === true &&
-        x.status.conditions.find((c: any) => c.type === 'ServicesInReadyState').message === '1/1'
-      );
+    const x = await eventually('Deleted', async () => {
+      const s = await getServiceSet(kube, ns, 'uninst');
+      return s.status.services.find((e: any) => e.name === 'n5')?.state === 'Deleted' && s;
     });
+    // kcm counts only Deployed: the ClusterDeployment would say 1/2, and so do we.
+    assert.equal(x.status.deployed, false);
+    const sirs = x.status.conditions.find((c: any) => c.type === 'ServicesInReadyState');
+    assert.equal(sirs.message, '1/2');
+    assert.equal(sirs.status, 'False');
+    assert.equal(await state('n6'), 'Deployed');
   });
 });

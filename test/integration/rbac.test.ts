@@ -431,8 +431,6 @@ describe('RBAC: the chart grants exactly what the adapter uses', () => {
   it('denies what the adapter does not need (SubjectAccessReview)', async () => {
     const k0 = 'k0rdent.mirantis.com';
     const cases: Record<string, string>[] = [
-      { group: '', resource: 'secrets', verb: 'list' },
-      { group: '', resource: 'secrets', verb: 'watch', namespace: ns },
       { group: '', resource: 'secrets', verb: 'create', namespace: ns },
       { group: '', resource: 'configmaps', verb: 'get', namespace: ns },
       { group: '', resource: 'events', verb: 'create', namespace: ns },
@@ -442,7 +440,7 @@ describe('RBAC: the chart grants exactly what the adapter uses', () => {
       { group: k0, resource: 'servicesets', subresource: 'status', verb: 'update', namespace: ns },
       { group: k0, resource: 'statemanagementproviders', verb: 'patch' },
       { group: k0, resource: 'servicetemplates', verb: 'patch', namespace: ns },
-      { group: k0, resource: 'clusterdeployments', verb: 'get', namespace: ns },
+      { group: k0, resource: 'clusterdeployments', verb: 'list', namespace: ns },
       { group: 'helm.toolkit.fluxcd.io', resource: 'helmreleases', verb: 'update', namespace: ns },
       {
         group: 'helm.toolkit.fluxcd.io',

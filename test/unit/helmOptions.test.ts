@@ -52,12 +52,17 @@ describe('mergeHelmOptions', () => {
       service: { labels: { b: '2' } },
       want: { wait: true, labels: { b: '2' } },
     },
-    { name: 'false service fields do not override', template: dst, service: { atomic: false, wait: false }, want: dst },
     {
-      name: 'empty-string service fields do not override',
+      name: 'explicit false service fields override (kcm pointers)',
       template: dst,
-      service: { timeout: '', description: '' },
-      want: dst,
+      service: { atomic: false, wait: false },
+      want: { ...dst, atomic: false, wait: false },
+    },
+    {
+      name: 'explicit empty-string service fields override too',
+      template: dst,
+      service: { description: '' },
+      want: { ...dst, description: '' },
     },
     { name: 'null service fields do not override', template: dst, service: { timeout: null, atomic: null }, want: dst },
     {
@@ -72,6 +77,97 @@ describe('mergeHelmOptions', () => {
       assert.deepEqual(mergeHelmOptions(r.template, r.service), r.want);
     });
   }
+
+  // kcm's ServiceHelmOptions are pointers: an explicit false/0 on the service overrides the template's value.
+  describe('template true + service explicit false → the HelmRelease as if the template had said false', () => {
+    const table: {
+      name: string;
+      template: HelmOptions;
+      service: HelmOptions;
+      check: (f: ReturnType<typeof helmReleaseFields>) => void;
+    }[] = [
+      {
+        name: 'atomic: no remediation',
+        template: { atomic: true },
+        service: { atomic: false },
+        check: (f) => {
+          assert.equal(f.install?.remediation, undefined);
+          assert.equal(f.upgrade?.remediation, undefined);
+        },
+      },
+      {
+        name: 'wait: disableWait on install and upgrade',
+        template: { wait: true },
+        service: { wait: false },
+        check: (f) => assert.deepEqual([f.install?.disableWait, f.upgrade?.disableWait], [true, true]),
+      },
+      {
+        name: 'skipCRDs: CRDs handled (no Skip)',
+        template: { skipCRDs: true },
+        service: { skipCRDs: false },
+        check: (f) => assert.deepEqual([f.install?.crds, f.upgrade?.crds], [undefined, undefined]),
+      },
+      {
+        name: 'disableHooks: hooks run',
+        template: { disableHooks: true },
+        service: { disableHooks: false },
+        check: (f) => assert.deepEqual([f.install?.disableHooks, f.upgrade?.disableHooks], [undefined, undefined]),
+      },
+      {
+        name: 'createNamespace: not created',
+        template: { createNamespace: true },
+        service: { createNamespace: false },
+        check: (f) => assert.equal(f.install?.createNamespace, false),
+      },
+      {
+        name: 'waitForJobs: disableWaitForJobs',
+        template: { waitForJobs: true },
+        service: { waitForJobs: false },
+        check: (f) => assert.equal(f.install?.disableWaitForJobs, true),
+      },
+      {
+        name: 'skipSchemaValidation / disableOpenAPIValidation: validation on',
+        template: { skipSchemaValidation: true, disableOpenAPIValidation: true },
+        service: { skipSchemaValidation: false, disableOpenAPIValidation: false },
+        check: (f) =>
+          assert.deepEqual(
+            [f.install?.disableSchemaValidation, f.install?.disableOpenAPIValidation],
+            [undefined, undefined],
+          ),
+      },
+      {
+        name: 'replace: no replace',
+        template: { replace: true },
+        service: { replace: false },
+        check: (f) => assert.equal(f.install?.replace, undefined),
+      },
+      {
+        name: 'enableClientCache: persistentClient false',
+        template: { enableClientCache: true },
+        service: { enableClientCache: false },
+        check: (f) => assert.equal(f.persistentClient, false),
+      },
+      {
+        name: 'timeout: the service timeout wins',
+        template: { timeout: '10m' },
+        service: { timeout: '2m' },
+        check: (f) => assert.equal(f.timeout, '2m'),
+      },
+      {
+        name: 'timeout: an explicit 0s overrides the template (Flux default, not 10m)',
+        template: { timeout: '10m' },
+        service: { timeout: '0s' },
+        check: (f) => assert.equal(f.timeout, undefined),
+      },
+      {
+        name: 'atomic absent on the service keeps the template (true → remediation)',
+        template: { atomic: true },
+        service: { wait: true },
+        check: (f) => assert.equal(f.install?.remediation?.retries, ATOMIC_RETRIES),
+      },
+    ];
+    for (const c of table) test(c.name, () => c.check(helmReleaseFields(mergeHelmOptions(c.template, c.service))));
+  });
 
   test('does not mutate its inputs', () => {
     const t: HelmOptions = { timeout: '5m', labels: { a: '1' } };

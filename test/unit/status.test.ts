@@ -9,7 +9,7 @@ import {
   type Memory,
   type StatusInput,
 } from '../../src/core/status';
-import type { Observation, PlanError, StatusCondition, StatusView } from '../../src/core/types';
+import type { Observation, PlanError, ServiceStatusEntry, StatusCondition, StatusView } from '../../src/core/types';
 import {
   T0,
   T0_MS,
@@ -621,7 +621,7 @@ describe('computeStatus: helmAction Uninstall', () => {
     assert.equal(getCond(out.status, 'ServicesInReadyState').message, '0/1');
   });
 
-  test('Flux object absent → Deleted, counted as ready', () => {
+  test('Flux object absent → Deleted, and not ready, as kcm counts it (1/2, not deployed)', () => {
     const out = run(
       observation({
         services: [svcObs('a', { uninstall: true, desired: undefined }), svcObs('b', { flux: fluxObs() })],
@@ -631,18 +631,22 @@ describe('computeStatus: helmAction Uninstall', () => {
       out.status.services.map((e) => e.state),
       ['Deleted', 'Deployed'],
     );
-    assert.equal(out.status.deployed, true);
+    assert.equal(out.status.deployed, false, 'status.deployed = every service Deployed');
     const c = getCond(out.status, 'ServicesInReadyState');
-    assert.equal(c.message, '2/2');
-    assert.equal(c.status, 'True');
+    assert.equal(c.message, '1/2');
+    assert.equal(c.status, 'False');
   });
 
-  test('isReadyEntry: Deleted counts only for uninstall services', () => {
-    assert.equal(isReadyEntry(entry('a', { state: 'Deleted' }), svcObs('a', { uninstall: true })), true);
-    assert.equal(isReadyEntry(entry('a', { state: 'Deleted' }), svcObs('a')), false);
-    assert.equal(isReadyEntry(entry('a', { state: 'Deleted' })), false);
-    assert.equal(isReadyEntry(entry('a', { state: 'Deployed' })), true);
-    assert.equal(isReadyEntry(entry('a', { state: 'Provisioning' }), svcObs('a', { uninstall: true })), false);
+  test('isReadyEntry: only Deployed is ready (kcm counts #Deployed)', () => {
+    const table: [ServiceStatusEntry['state'], boolean][] = [
+      ['Deployed', true],
+      ['Deleted', false],
+      ['Deleting', false],
+      ['Provisioning', false],
+      ['Pending', false],
+      ['Failed', false],
+    ];
+    for (const [state, ready] of table) assert.equal(isReadyEntry(entry('a', { state })), ready, state);
   });
 });
 
