@@ -183,6 +183,18 @@ const options = {
     schema: duration.default('2m'),
     help: "after orphaning, how long before Flux's finalizer is removed",
   },
+  healBackoffMin: {
+    flag: 'heal-backoff-min',
+    env: 'KSM_FLUX_HEAL_BACKOFF_MIN',
+    schema: duration.default('30s'),
+    help: 'first automatic retry of a Flux object that gave up (Stalled); doubles per failure',
+  },
+  healBackoffMax: {
+    flag: 'heal-backoff-max',
+    env: 'KSM_FLUX_HEAL_BACKOFF_MAX',
+    schema: duration.default('10m'),
+    help: 'longest wait between automatic retries of a failed service',
+  },
   maxConcurrentActivities: {
     flag: 'max-concurrent-activities',
     env: 'KSM_FLUX_MAX_CONCURRENT_ACTIVITIES',
@@ -259,5 +271,7 @@ export function timingOf(c: Config): Timing {
     deletionTimeoutMs: ms(c.deletionTimeout),
     finalizerGraceMs: ms(c.finalizerGrace),
     maxPassesPerRun: 1000,
+    healBackoffMinMs: ms(c.healBackoffMin),
+    healBackoffMaxMs: ms(c.healBackoffMax),
   };
 }

@@ -104,7 +104,7 @@ export async function deleteFluxObjects(
   deps: Deps,
   ref: ServiceSetRef,
   objects: FluxRef[],
-  opts: { suspendFirst: boolean; reason: string },
+  opts: { suspendFirst: boolean; reason: string; clusterGoing?: string },
 ): Promise<void> {
   for (const r of objects) {
     if (opts.suspendFirst && !(await suspend(deps, r, opts.reason === 'deletion'))) continue;
@@ -118,6 +118,15 @@ export async function deleteFluxObjects(
       },
       'deleted Flux object',
     );
+  }
+  if (opts.clusterGoing && objects.length) {
+    await recordEvent(deps, ref, {
+      type: 'Warning',
+      reason: 'ClusterGoingAway',
+      action: 'Finalize',
+      note: `${opts.clusterGoing}: let go of ${objects.map((o) => `${o.kind} ${o.name}`).join(', ')} without uninstalling (suspended, then deleted)`,
+      dedupKey: `going-${activityCallKey()}`,
+    });
   }
   if (opts.reason === 'hand-over' && objects.length) {
     await recordEvent(deps, ref, {
@@ -149,7 +158,13 @@ function describeLeftovers(objs: KubeObject[]): string {
     .join('; ');
 }
 
-export async function orphanFluxObjects(deps: Deps, ref: ServiceSetRef, objects: FluxRef[]): Promise<void> {
+export async function orphanFluxObjects(
+  deps: Deps,
+  ref: ServiceSetRef,
+  objects: FluxRef[],
+  /** Set when the target cluster is going away: why we let go at once instead of after the deadline. */
+  clusterGoing?: string,
+): Promise<void> {
   const left: KubeObject[] = [];
   for (const r of objects) {
     const o = await deps.client.get(paths.flux(r));
@@ -157,7 +172,10 @@ export async function orphanFluxObjects(deps: Deps, ref: ServiceSetRef, objects:
     if (await suspend(deps, r, true)) left.push(o);
   }
   if (!left.length) return;
-  const note = `Flux could not finish uninstalling in time; suspended so deletion can complete. Left on the target: ${describeLeftovers(left)}`;
+  const why = clusterGoing
+    ? `${clusterGoing}: not waiting for an uninstall there`
+    : 'Flux could not finish uninstalling in time';
+  const note = `${why}; suspended so deletion can complete. Left on the target: ${describeLeftovers(left)}`;
   deps.logger.warn({ ...refLog(ref), objects: objects.map((o) => o.name) }, note);
   await recordEvent(deps, ref, {
     type: 'Warning',

@@ -15,7 +15,7 @@ export function createActivities(deps: Deps): Activities {
     addFinalizer: (ref) => addFinalizer(deps, ref),
     applyServices: (ref, keys) => applyServices(deps, ref, keys),
     deleteFluxObjects: (ref, objects, opts) => deleteFluxObjects(deps, ref, objects, opts),
-    orphanFluxObjects: (ref, objects) => orphanFluxObjects(deps, ref, objects),
+    orphanFluxObjects: (ref, objects, clusterGoing) => orphanFluxObjects(deps, ref, objects, clusterGoing),
     stripFluxFinalizers: (ref, objects) => stripFluxFinalizers(deps, ref, objects),
     requestReconcile: (ref, objects, at) => requestReconcile(deps, ref, objects, at),
     writeStatus: (ref, status, events) => writeStatus(deps, ref, status, events),

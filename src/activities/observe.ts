@@ -1,6 +1,7 @@
 // The observe activity: read the ServiceSet and everything its services depend on, plan each service
 // (keeping only digests), find contenders for its Helm releases, and return a small, secret-free summary.
 import {
+  DEFAULT_KCM_PROVIDER,
   FINALIZER,
   FLUX_FINALIZER,
   APPLIED_HASH_ANNOTATION,
@@ -18,7 +19,7 @@ import {
   type ServiceStatus,
 } from '../api/k0rdent';
 import { awaitedInput } from '../core/awaiting';
-import { pickWinner, type Contender } from '../core/conflicts';
+import { releaseOwner, type Contender } from '../core/conflicts';
 import {
   fluxRefFor,
   isSelfManagement,
@@ -218,6 +219,9 @@ export async function observe(deps: Deps, ref: ServiceSetRef): Promise<Observati
           valid: true,
           priority: cfg.config.priority,
           ...(deletionTimeoutMs(cfg.config) !== undefined ? { deletionTimeoutMs: deletionTimeoutMs(cfg.config)! } : {}),
+          ...(cfg.config.maxConsecutiveFailures !== undefined
+            ? { maxConsecutiveFailures: cfg.config.maxConsecutiveFailures }
+            : {}),
         }
       : { valid: false, error: cfg.error, priority: 0 },
     target: {
@@ -241,6 +245,12 @@ export async function observe(deps: Deps, ref: ServiceSetRef): Promise<Observati
   ];
   if (secretName && (ss.spec.services?.length || ours.length)) {
     base.target.kubeconfigSecretFound = !!(await client.get(paths.secret(ns, secretName)));
+  }
+  // Deleting with objects to clean up: is the whole cluster going away (then there is nothing to uninstall from)?
+  // A missing ClusterDeployment says nothing (ServiceSets need not come from one); only its deletion does.
+  if (deleting && !selfManagement && ss.spec.cluster && ours.length) {
+    const cd = await client.get(paths.clusterDeployment(ns, ss.spec.cluster));
+    if (cd?.metadata.deletionTimestamp) base.target.clusterDeleting = true;
   }
 
   const templates = new Map<string, ServiceTemplate | undefined>();
@@ -317,9 +327,14 @@ export async function observe(deps: Deps, ref: ServiceSetRef): Promise<Observati
 interface ContenderSs {
   ss: ServiceSet;
   service: Service;
+  /** Reconciled by us (else by another provider, e.g. kcm's built-in ksm-projectsveltos). */
+  ours: boolean;
 }
 
-/** Other ServiceSets of ours that want the same Helm release (same target, namespace and release name). */
+/**
+ * Other ServiceSets that want the same Helm release (same target, namespace and release name): ours, and those
+ * of another provider. A ServiceSet naming our provider whose labels do not match its selector is nobody's.
+ */
 async function contendersFor(
   deps: Deps,
   ss: ServiceSet,
@@ -333,8 +348,9 @@ async function contendersFor(
     for (const svc of other.spec.services ?? []) {
       if (svc.helmAction === 'Uninstall' || releaseKeyFor(other, svc) !== releaseKey) continue;
       if (serviceType(await templateOf(other.metadata.namespace ?? '', svc.template)) !== 'Helm') continue;
-      if (!(await deps.isOurs(other))) continue;
-      out.push({ ss: other, service: svc });
+      const ours = await deps.isOurs(other);
+      if (!ours && other.spec.provider.name === ss.spec.provider.name) continue;
+      out.push({ ss: other, service: svc, ours });
     }
   }
   return out;
@@ -364,32 +380,47 @@ async function conflictFor(
   templateOf: (ns: string, name: string) => Promise<ServiceTemplate | undefined>,
 ): Promise<ConflictInfo | undefined> {
   const rk = releaseKeyFor(ss, svc);
-  const others = await contendersFor(deps, ss, rk, templateOf);
+  const all = await contendersFor(deps, ss, rk, templateOf);
   // No other ServiceSet wants it (a deleting one still counts until its objects are gone): no conflict,
   // and no API call for the common case.
-  if (!others.length) return undefined;
+  if (!all.length) return undefined;
+  const others = all.filter((o) => o.ours);
+  const waitingOf = (l: ContenderSs[]) =>
+    l
+      .filter((o) => !o.ss.metadata.deletionTimestamp)
+      .map((o) => ({ namespace: o.ss.metadata.namespace ?? '', name: o.ss.metadata.name }));
+  const waiting = waitingOf(others);
+  const me = asContender(ss, priority);
+  const decided = releaseOwner(
+    me,
+    others.map((o) => asContender(o.ss, priorityOf(o.ss))),
+    all
+      .filter((o) => !o.ours)
+      .map((o) => ({
+        namespace: o.ss.metadata.namespace ?? '',
+        name: o.ss.metadata.name,
+        provider: o.ss.spec.provider.name || DEFAULT_KCM_PROVIDER,
+      })),
+  );
+  // Another provider deploys it too: we let go (hand over without uninstalling) and say who deploys it.
+  if (decided.owner === 'foreign') return { winner: false, foreign: decided.claims, heldBy: [], waiting };
+  if (decided.owner === 'ours') {
+    const w = decided.winner;
+    return {
+      winner: false,
+      owner: { namespace: w.namespace, name: w.name, priority: w.priority },
+      heldBy: [],
+      waiting,
+    };
+  }
   // Flux objects of other ServiceSets that hold this release right now.
   const scope = isSelfManagement(ss) ? undefined : ss.metadata.namespace;
   const holders = (await deps.client.list(paths.helmReleases(scope), `${LABEL_RELEASE_KEY}=${rk}`)).items
     .map((o) => observeFlux(o, 'HelmRelease'))
     .filter((o) => o.ownerUid !== ss.metadata.uid);
-  const me = asContender(ss, priority);
-  const all = [me, ...others.map((o) => asContender(o.ss, priorityOf(o.ss)))];
-  const winner = pickWinner(all);
-  const waiting = others
-    .filter((o) => !o.ss.metadata.deletionTimestamp)
-    .map((o) => ({ namespace: o.ss.metadata.namespace ?? '', name: o.ss.metadata.name }));
-  if (!winner || winner.uid === me.uid) {
-    return {
-      winner: true,
-      heldBy: holders.map((h) => ({ kind: h.kind, namespace: h.namespace, name: h.name })),
-      waiting,
-    };
-  }
   return {
-    winner: false,
-    owner: { namespace: winner.namespace, name: winner.name, priority: winner.priority },
-    heldBy: [],
+    winner: true,
+    heldBy: holders.map((h) => ({ kind: h.kind, namespace: h.namespace, name: h.name })),
     waiting,
   };
 }
@@ -400,5 +431,7 @@ async function othersWaitFor(
   releaseKey: string,
   templateOf: (ns: string, name: string) => Promise<ServiceTemplate | undefined>,
 ): Promise<boolean> {
-  return (await contendersFor(deps, ss, releaseKey, templateOf)).some((c) => !c.ss.metadata.deletionTimestamp);
+  return (await contendersFor(deps, ss, releaseKey, templateOf)).some(
+    (c) => c.ours && !c.ss.metadata.deletionTimestamp,
+  );
 }

@@ -11,10 +11,14 @@ export interface Activities {
   deleteFluxObjects(
     ref: ServiceSetRef,
     objects: FluxRef[],
-    opts: { suspendFirst: boolean; reason: string },
+    /** clusterGoing: why the target is going away (an Event says the objects were let go, not uninstalled). */
+    opts: { suspendFirst: boolean; reason: string; clusterGoing?: string },
   ): Promise<void>;
-  /** Suspends objects stuck in deletion (Kustomization also deletionPolicy Orphan) and reports what was left. */
-  orphanFluxObjects(ref: ServiceSetRef, objects: FluxRef[]): Promise<void>;
+  /**
+   * Suspends objects stuck in deletion (Kustomization also deletionPolicy Orphan) and reports what was left;
+   * clusterGoing says why that happened at once rather than after the deletion timeout.
+   */
+  orphanFluxObjects(ref: ServiceSetRef, objects: FluxRef[], clusterGoing?: string): Promise<void>;
   /** Last resort after orphaning: removes Flux's finalizer so deletion cannot hang. */
   stripFluxFinalizers(ref: ServiceSetRef, objects: FluxRef[]): Promise<void>;
   /** Sets reconcile.fluxcd.io/requestedAt (+ resetAt/forceAt on HelmReleases). */

@@ -55,6 +55,7 @@ export const REASON = {
   /** Some input is not there yet (kubeconfig Secret, template being validated): waiting, not failed. */
   waiting: 'FluxObjectsWaiting',
   paused: 'ServiceSetPaused',
+  deletionPaused: 'DeletionPaused',
 } as const;
 
 /** Flux Ready=False reasons that mean "waiting on something else", not a failure of this release. */
@@ -64,6 +65,9 @@ export const FLUX_WAITING_REASONS = [
   'ArtifactFailed',
   'HealthCheckCanceled',
 ] as const;
+
+/** kcm's built-in provider (Sveltos), used by ServiceSets that name none. */
+export const DEFAULT_KCM_PROVIDER = 'ksm-projectsveltos';
 
 export const MAX_NAME = 63;
 export const MAX_RELEASE_NAME = 53;

@@ -24,3 +24,25 @@ export function compareContenders(a: Contender, b: Contender): number {
 export function pickWinner(contenders: Contender[]): Contender | undefined {
   return contenders.filter((c) => !c.deleting).sort(compareContenders)[0];
 }
+
+/** A ServiceSet of another provider (e.g. kcm's built-in ksm-projectsveltos) that deploys the same release. */
+export interface ForeignClaim {
+  namespace: string;
+  name: string;
+  provider: string;
+}
+
+export type ReleaseOwner =
+  { owner: 'us' } | { owner: 'ours'; winner: Contender } | { owner: 'foreign'; claims: ForeignClaim[] };
+
+/**
+ * Who deploys a release that several ServiceSets want. Another provider's claim always stands: two providers
+ * would undo each other's work on every pass, and we cannot make the other one yield, so we do (a deleting
+ * claim too — its provider is still uninstalling). Among our own ServiceSets, pickWinner decides.
+ */
+export function releaseOwner(me: Contender, ours: Contender[], foreign: ForeignClaim[]): ReleaseOwner {
+  if (foreign.length) return { owner: 'foreign', claims: foreign };
+  const winner = pickWinner([me, ...ours]);
+  if (!winner || winner.uid === me.uid) return { owner: 'us' };
+  return { owner: 'ours', winner };
+}

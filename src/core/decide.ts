@@ -1,5 +1,6 @@
 // The next actions for one reconcile pass, chosen from an observation by pure functions (the workflow's
 // "decide" step; activities carry them out). Workflow-safe.
+import { fluxVerdict } from './fluxState';
 import type { FluxObservation, FluxRef, Observation, PlanError } from './types';
 
 export interface PassPlan {
@@ -30,10 +31,17 @@ export function mayApply(obs: Observation): boolean {
   );
 }
 
-export function decidePass(
-  obs: Observation,
-  opts: { retry: boolean; rejected: Record<string, PlanError & { hash?: string }> },
-): PassPlan {
+export interface PassOptions {
+  retry: boolean;
+  rejected: Record<string, PlanError & { hash?: string }>;
+  /**
+   * Replaying a history recorded before pause froze deletions, cluster deletion let go at once and failures
+   * healed (the workflow's `patched()` says so): decide as the code did then.
+   */
+  legacy?: boolean;
+}
+
+export function decidePass(obs: Observation, opts: PassOptions): PassPlan {
   const plan: PassPlan = { addFinalizer: false, apply: [], handOver: [], remove: [], reconcileRequest: [] };
   if (!obs.found || obs.deleting || !obs.owned) return plan;
   if (!obs.hasFinalizer) {
@@ -41,16 +49,20 @@ export function decidePass(
     return plan;
   }
   if (!mayApply(obs)) return plan;
+  // Paused (kcm's service-set-paused): changes are recorded (applied suspended), but nothing is uninstalled or
+  // deleted — not an Uninstall service, not a service removed from the spec, not a release handed over — until
+  // the annotation goes; the next pass then does the pending work.
+  const frozen = obs.paused && !opts.legacy;
   for (const svc of obs.services) {
     const f = svc.flux;
     // Leave whatever exists untouched until the input is fixed, or is there.
     if (svc.planError || svc.awaiting) continue;
     if (svc.uninstall) {
-      if (f && !f.deleting) plan.remove.push(ref(f));
+      if (f && !f.deleting && !frozen) plan.remove.push(ref(f));
       continue;
     }
     if (svc.conflict && !svc.conflict.winner) {
-      if (f && !f.deleting) plan.handOver.push(ref(f));
+      if (f && !f.deleting && !frozen) plan.handOver.push(ref(f));
       continue;
     }
     if (svc.conflict?.winner && svc.conflict.heldBy.length && !f) continue; // wait for the hand-over
@@ -60,7 +72,7 @@ export function decidePass(
     if (!f || f.appliedHash !== svc.desired.hash) plan.apply.push(svc.key);
   }
   for (const s of obs.stray) {
-    if (s.flux.deleting) continue;
+    if (s.flux.deleting || frozen) continue;
     (s.handOver ? plan.handOver : plan.remove).push(ref(s.flux));
   }
   if (opts.retry) {
@@ -81,11 +93,27 @@ export interface DeletionStep {
   stripFinalizer: FluxRef[];
   /** Nothing of ours is left: remove the ServiceSet finalizer. */
   done: boolean;
+  /** Paused: deletion waits for the annotation to go (nothing is uninstalled meanwhile). */
+  paused?: boolean;
+  /** The target cluster is going away: objects are let go (suspended) at once, not uninstalled. */
+  clusterGoing?: string;
+}
+
+/** Why the target cluster is going away (its ClusterDeployment is being deleted, or its kubeconfig is gone), if it is. */
+export function clusterGoingAway(obs: Observation): string | undefined {
+  if (obs.target.selfManagement) return undefined;
+  if (obs.target.clusterDeleting)
+    return `ClusterDeployment ${obs.cluster.namespace}/${obs.cluster.name} is being deleted`;
+  if (!obs.target.kubeconfigSecretFound)
+    return `kubeconfig Secret ${obs.cluster.namespace}/${obs.target.kubeconfigSecret ?? ''} is gone`;
+  return undefined;
 }
 
 export function allFluxObjects(obs: Observation): { flux: FluxObservation; handOver: boolean }[] {
   const out: { flux: FluxObservation; handOver: boolean }[] = [];
-  for (const s of obs.services) if (s.flux) out.push({ flux: s.flux, handOver: !!s.conflict?.waiting.length });
+  // Someone else wants the release (ours waiting, or another provider's): suspend first so it stays installed.
+  for (const s of obs.services)
+    if (s.flux) out.push({ flux: s.flux, handOver: !!(s.conflict?.waiting.length || s.conflict?.foreign?.length) });
   out.push(...obs.stray);
   return out;
 }
@@ -95,6 +123,7 @@ export function decideDeletion(
   elapsedMs: number,
   deletionTimeoutMs: number,
   finalizerGraceMs: number,
+  opts: { legacy?: boolean } = {},
 ): DeletionStep {
   const step: DeletionStep = { del: [], suspendFirst: [], orphan: [], stripFinalizer: [], done: false };
   const objs = allFluxObjects(obs);
@@ -102,17 +131,131 @@ export function decideDeletion(
     step.done = true;
     return step;
   }
-  const targetGone = !obs.target.selfManagement && !obs.target.kubeconfigSecretFound;
+  const going = clusterGoingAway(obs);
+  if (going && !opts.legacy) step.clusterGoing = going;
+  // Deleting a paused ServiceSet: uninstalling is work on the cluster, which pause forbids; it waits for the
+  // annotation to go — unless the cluster itself is going away, where there is nothing left to protect.
+  if (obs.paused && !going && !opts.legacy) {
+    step.paused = true;
+    return step;
+  }
+  // A cluster going away is not worth an uninstall (it may never answer): let go at once instead of waiting
+  // out the deletion timeout.
+  const deadline = step.clusterGoing ? 0 : deletionTimeoutMs;
   for (const { flux, handOver } of objs) {
     if (!flux.deleting) {
       // Suspended objects are skipped by Flux's finalizer (no uninstall, no prune).
-      if (handOver || targetGone) step.suspendFirst.push(ref(flux));
+      if (handOver || going) step.suspendFirst.push(ref(flux));
       else step.del.push(ref(flux));
       continue;
     }
-    if (elapsedMs >= deletionTimeoutMs && !flux.suspended) step.orphan.push(ref(flux));
-    else if (elapsedMs >= deletionTimeoutMs + finalizerGraceMs && flux.fluxFinalizer)
-      step.stripFinalizer.push(ref(flux));
+    if (elapsedMs >= deadline && !flux.suspended) step.orphan.push(ref(flux));
+    else if (elapsedMs >= deadline + finalizerGraceMs && flux.fluxFinalizer) step.stripFinalizer.push(ref(flux));
   }
   return step;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Self-healing: a Flux object that gave up (Stalled: helm-controller's RetriesExceeded after its remediation
+// retries) stays failed for ever unless someone asks again (kcm#2358). While its input is unchanged, we ask
+// again with exponential backoff (requestedAt + resetAt/forceAt), up to an optional maxConsecutiveFailures.
+
+export interface HealPolicy {
+  /** Delay before the first automatic retry; doubles per consecutive failure. */
+  minBackoffMs: number;
+  maxBackoffMs: number;
+  /** provider.config maxConsecutiveFailures: after this many failures of one input, stop (manual retry only). */
+  maxConsecutiveFailures?: number;
+}
+
+/** Per service: the failures of its current input. Carried across continue-as-new. */
+export interface HealEntry {
+  /** The desired digest these failures belong to; a new input starts a fresh budget. */
+  hash: string;
+  /** Consecutive failures seen (the first Stalled observation, then one per retry that failed again). */
+  failures: number;
+  /** The retry (requestedAt token, or "" for Flux's own first attempt) whose failure was counted last. */
+  counted?: string;
+  /** Our last reconcile request, awaiting Flux's lastHandledReconcileAt. */
+  requestedAt?: string;
+  /** When the next automatic retry is due (epoch ms); absent when exhausted or not failed. */
+  nextAtMs?: number;
+  exhausted?: boolean;
+}
+export type HealMemory = Record<string, HealEntry>;
+
+export interface HealDecision {
+  memory: HealMemory;
+  /** Objects to re-drive now (each with a reset: they are Stalled). */
+  retry: FluxRef[];
+  /** Per failed service: when the next automatic retry is, or that the budget is spent. */
+  outlook: Record<string, HealOutlook>;
+  /** Wake for the earliest due retry (ms from now), if any. */
+  wakeInMs?: number;
+}
+
+export interface HealOutlook {
+  failures: number;
+  nextRetryAt?: string;
+  exhausted?: { max: number };
+}
+
+export function healBackoffMs(failures: number, p: HealPolicy): number {
+  return Math.min(p.minBackoffMs * 2 ** Math.max(0, failures - 1), p.maxBackoffMs);
+}
+
+const stalled = (f: FluxObservation) => f.conditions.some((c) => c.type === 'Stalled' && c.status === 'True');
+
+export function decideHealing(
+  obs: Observation,
+  memory: HealMemory,
+  now: { ms: number; iso: string },
+  policy: HealPolicy,
+  opts: { manualRetry?: boolean } = {},
+): HealDecision {
+  const out: HealDecision = { memory: {}, retry: [], outlook: {} };
+  if (!mayApply(obs) || obs.paused) return { ...out, memory };
+  for (const svc of obs.services) {
+    const f = svc.flux;
+    const hash = svc.desired?.hash;
+    // Only our own, current, active object: bad input, conflicts and waiting inputs are not Flux failures.
+    if (!f || !hash || f.deleting || f.suspended || f.appliedHash !== hash || svc.uninstall || svc.planError) continue;
+    if (svc.conflict && !svc.conflict.winner) continue;
+    let e: HealEntry | undefined = memory[svc.key]?.hash === hash ? { ...memory[svc.key]! } : undefined;
+    // A manual retry re-drives everything now and starts a fresh budget, beginning with that request.
+    if (opts.manualRetry) e = { hash, failures: 0, requestedAt: now.iso };
+    const v = fluxVerdict(f);
+    if (v.state === 'Deployed') continue; // healed (or never failed): forget
+    if (!e && !stalled(f)) continue; // Flux is still trying by itself
+    e ??= { hash, failures: 0 };
+    out.memory[svc.key] = e;
+    if (!stalled(f)) continue; // our retry is under way
+    if (e.requestedAt && f.lastHandledReconcileAt !== e.requestedAt) continue; // not handled yet
+    const token = e.requestedAt ?? '';
+    if (e.counted !== token) {
+      e.failures++;
+      e.counted = token;
+      e.nextAtMs = now.ms + healBackoffMs(e.failures, policy);
+      delete e.exhausted;
+    }
+    const max = policy.maxConsecutiveFailures;
+    if (max !== undefined && e.failures >= max) {
+      e.exhausted = true;
+      delete e.nextAtMs;
+      out.outlook[svc.key] = { failures: e.failures, exhausted: { max } };
+      continue;
+    }
+    if (e.nextAtMs !== undefined && now.ms >= e.nextAtMs) {
+      out.retry.push(ref(f));
+      e.requestedAt = now.iso;
+      delete e.nextAtMs;
+      continue;
+    }
+    if (e.nextAtMs !== undefined) {
+      out.outlook[svc.key] = { failures: e.failures, nextRetryAt: new Date(e.nextAtMs).toISOString() };
+      const wait = e.nextAtMs - now.ms;
+      out.wakeInMs = out.wakeInMs === undefined ? wait : Math.min(out.wakeInMs, wait);
+    }
+  }
+  return out;
 }

@@ -98,3 +98,19 @@ export function edgeEvents(
   }
   return out;
 }
+
+/** While a ServiceSet is deleted: one Normal Event when its deletion starts waiting for a pause to be lifted. */
+export function deletionEdgeEvents(uid: string, before: StatusView, after: StatusView, now: string): EventSpec[] {
+  const b = cond(before, CONDITION.paused);
+  const a = cond(after, CONDITION.paused);
+  if (a?.reason !== REASON.deletionPaused || b?.reason === REASON.deletionPaused) return [];
+  return [
+    {
+      type: 'Normal',
+      reason: REASON.deletionPaused,
+      action: 'Finalize',
+      note: a.message,
+      dedupKey: fnv1a(`${uid}|${REASON.deletionPaused}|${now}`),
+    },
+  ];
+}

@@ -33,6 +33,8 @@ export const ProviderConfig = z.strictObject({
   driftDetection: z.enum(['enabled', 'warn', 'disabled']).optional(),
   /** How long deletion waits for Flux to uninstall/prune before it orphans what is left. */
   deletionTimeout: duration.optional(),
+  /** Stop retrying a failed service automatically after this many consecutive failures (Sveltos' key). */
+  maxConsecutiveFailures: z.number().int().min(1).optional(),
 });
 export type ProviderConfig = z.infer<typeof ProviderConfig>;
 

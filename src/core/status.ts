@@ -2,6 +2,7 @@
 // periodic Reconciling flaps, generation-aware), `deployed`, conditions and the transitions to announce.
 // Pure and workflow-safe: time comes in as an argument.
 import { CONDITION, REASON, type ServiceState } from '../api/constants';
+import type { HealOutlook } from './decide';
 import { fluxVerdict, type FluxVerdict } from './fluxState';
 import type {
   Observation,
@@ -32,6 +33,17 @@ export interface StatusInput {
   applyErrors: Record<string, PlanError>;
   /** How long a Deployed service may look in-progress on an unchanged spec before we say Provisioning. */
   flapToleranceMs: number;
+  /** Self-healing outlook of failed services: the next automatic retry, or that it stopped. */
+  healing?: Record<string, HealOutlook>;
+}
+
+/** The failure message, followed by what happens next on its own (kcm users see only status). */
+export function withHealOutlook(message: string, h: HealOutlook | undefined): string {
+  if (!h) return message;
+  if (h.exhausted)
+    return `${message} [failed ${h.failures} times in a row; automatic retries stopped (maxConsecutiveFailures ${h.exhausted.max}): change the spec or run ksm-flux retry]`;
+  if (h.nextRetryAt) return `${message} [failed ${h.failures} time(s); next automatic retry at ${h.nextRetryAt}]`;
+  return message;
 }
 
 export interface StatusOutput {
@@ -68,6 +80,13 @@ export function serviceVerdict(
     return { ...v, confirmed: false, message: v.message || svc.awaiting.message };
   }
   if (svc.uninstall) {
+    // Paused: the uninstall waits for the annotation to go; the release is still there as it was.
+    if (svc.flux && !svc.flux.deleting && obs.paused)
+      return {
+        state: prev ?? 'Pending',
+        message: 'paused: the release is uninstalled once the pause annotation is removed',
+        confirmed: false,
+      };
     return svc.flux
       ? {
           state: 'Deleting',
@@ -77,6 +96,14 @@ export function serviceVerdict(
       : { state: 'Deleted', message: '', confirmed: true };
   }
   const c = svc.conflict;
+  if (c && !c.winner && c.foreign?.length) {
+    const by = c.foreign.map((f) => `ServiceSet ${f.namespace}/${f.name} (provider ${f.provider})`).join(', ');
+    return {
+      state: 'Failed',
+      message: `release ${svc.namespace}/${svc.name} on this cluster is also deployed by ${by}: a release has one owner, so ksm-flux leaves it to the other provider until that ServiceSet stops deploying it`,
+      confirmed: false,
+    };
+  }
   if (c && !c.winner && c.owner) {
     return {
       state: 'Failed',
@@ -170,7 +197,11 @@ export function computeStatus(input: StatusInput): StatusOutput {
     if (v.state === 'Deployed' && confirmedSpec) version = svc.specVersion || version;
     else if (!prev && svc.type !== 'Helm') version = svc.specVersion || undefined;
     if (version) entry.version = version;
-    if (v.state === 'Failed' && v.message) entry.failureMessage = truncate(v.message, 4096);
+    if (v.state === 'Failed' && v.message) {
+      // The outlook goes last and the Flux message is cut first: "next retry at" must survive truncation.
+      const outlook = withHealOutlook('', input.healing?.[svc.key]);
+      entry.failureMessage = truncate(v.message, 4096 - outlook.length) + outlook;
+    }
     const deployedHash = v.confirmed && svc.desired ? svc.desired.hash : prev?.lastDeployedHash;
     if (deployedHash) entry.lastDeployedHash = deployedHash;
     entries.push(entry);
@@ -253,7 +284,8 @@ export function computeStatus(input: StatusInput): StatusOutput {
       type: CONDITION.paused,
       status: 'True',
       reason: REASON.paused,
-      message: 'the ServiceSet is paused: Flux objects are suspended',
+      message:
+        'the ServiceSet is paused: Flux objects are suspended; nothing is uninstalled or deleted until the annotation is removed',
     });
 
   return {
@@ -290,16 +322,35 @@ export function mergeConditions(
   return out;
 }
 
-/** Status for a ServiceSet being deleted: every service Deleting. */
-export function deletingStatus(obs: Observation, now: string): { status: StatusView; transitions: StateTransition[] } {
+/** The Paused condition of a paused ServiceSet being deleted: nothing is uninstalled until it is resumed. */
+export const PAUSED_DELETION_MESSAGE =
+  'the ServiceSet is being deleted while paused: nothing is uninstalled until the pause annotation is removed';
+
+/** Status for a ServiceSet being deleted: every service Deleting (and, when paused, why nothing moves). */
+export function deletingStatus(
+  obs: Observation,
+  now: string,
+  opts: { pausedDeletion?: boolean } = {},
+): { status: StatusView; transitions: StateTransition[] } {
   const transitions: StateTransition[] = [];
+  const conditions = opts.pausedDeletion
+    ? [
+        ...obs.status.conditions.filter((c) => c.type !== CONDITION.paused),
+        ...mergeConditions(
+          obs.status.conditions,
+          [{ type: CONDITION.paused, status: 'True', reason: REASON.deletionPaused, message: PAUSED_DELETION_MESSAGE }],
+          now,
+          obs.generation,
+        ).filter((c) => c.type === CONDITION.paused),
+      ]
+    : obs.status.conditions;
   const services = obs.status.services.map((e) => {
     if (e.state === 'Deleting') return e;
     transitions.push({ key: `${e.namespace}/${e.name}`, from: e.state, to: 'Deleting' });
     const { failureMessage: _f, ...rest } = e;
     return { ...rest, state: 'Deleting' as const, lastStateTransitionTime: now };
   });
-  return { status: { ...obs.status, services, deployed: false }, transitions };
+  return { status: { ...obs.status, services, deployed: false, conditions }, transitions };
 }
 
 /** Semantic equality of the status we own, so that a quiescent ServiceSet causes no writes. */

@@ -56,6 +56,8 @@ export interface ConflictInfo {
   heldBy: FluxRef[];
   /** Other ServiceSets that want this release and would take it over when we let go. */
   waiting: { namespace: string; name: string }[];
+  /** ServiceSets of another provider that deploy this release too: we never fight over it (we let go). */
+  foreign?: { namespace: string; name: string; provider: string }[];
 }
 
 export interface ServiceObservation {
@@ -123,8 +125,20 @@ export interface Observation {
   notOwnedReason?: string;
   provider: { name: string; found: boolean; ready: boolean; suspended: boolean };
   cluster: ClusterRef;
-  providerConfig: { valid: boolean; error?: string; priority: number; deletionTimeoutMs?: number };
-  target: { selfManagement: boolean; kubeconfigSecret?: string; kubeconfigSecretFound: boolean };
+  providerConfig: {
+    valid: boolean;
+    error?: string;
+    priority: number;
+    deletionTimeoutMs?: number;
+    maxConsecutiveFailures?: number;
+  };
+  target: {
+    selfManagement: boolean;
+    kubeconfigSecret?: string;
+    kubeconfigSecretFound: boolean;
+    /** The ClusterDeployment has a deletionTimestamp (read only while the ServiceSet is being deleted). */
+    clusterDeleting?: boolean;
+  };
   services: ServiceObservation[];
   /** Our Flux objects that no longer belong to a spec service. */
   stray: StrayObject[];

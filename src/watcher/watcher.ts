@@ -224,6 +224,9 @@ export class Watcher {
       // Its claims (priority, services, deletion) may change who owns a contested release.
       if (this.serviceSets.synced)
         this.signalContenders([...before, ...(this.keysByUid.get(uid) ?? [])], uid, 'Contender');
+    } else if (this.serviceSets.synced) {
+      // Another provider's ServiceSet claiming (or dropping) a release of ours: ours yield or take it back.
+      this.signalContenders([...before, ...(this.keysByUid.get(uid) ?? [])], uid, 'ForeignContender');
     }
   }
 

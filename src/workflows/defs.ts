@@ -1,6 +1,7 @@
 // Messages of the ServiceSet workflow: shared by the workflow, the watcher and the CLI. Workflow-safe.
 import { defineQuery, defineSignal, defineUpdate, type Sinks } from '@temporalio/workflow';
 import type { ServiceState } from '../api/constants';
+import type { HealMemory } from '../core/decide';
 import type { Memory } from '../core/status';
 import type { PlanError, ServiceSetRef } from '../core/types';
 
@@ -32,6 +33,10 @@ export interface ServiceLiveState {
   message?: string;
   version?: string;
   flux?: string;
+  /** Failed, and retried automatically at this time (self-healing). */
+  nextRetryAt?: string;
+  /** Failed this many times in a row on the current input. */
+  failures?: number;
 }
 
 export interface Counters {
@@ -72,6 +77,9 @@ export interface Timing {
   finalizerGraceMs: number;
   /** Passes per run before continue-as-new (the server's suggestion also triggers it). */
   maxPassesPerRun: number;
+  /** First automatic retry of a Flux object that gave up (Stalled); doubles per failure up to healBackoffMaxMs. */
+  healBackoffMinMs: number;
+  healBackoffMaxMs: number;
 }
 
 export const defaultTiming: Timing = {
@@ -82,6 +90,8 @@ export const defaultTiming: Timing = {
   deletionTimeoutMs: 10 * 60_000,
   finalizerGraceMs: 2 * 60_000,
   maxPassesPerRun: 1000,
+  healBackoffMinMs: 30_000,
+  healBackoffMaxMs: 10 * 60_000,
 };
 
 /** State carried across continue-as-new. */
@@ -95,6 +105,8 @@ export interface Carried {
   /** What the state query showed, so the new run answers it before its first pass. */
   services?: ServiceLiveState[];
   deployed?: boolean;
+  /** Self-healing budget per service (src/core/decide decideHealing). */
+  heal?: HealMemory;
 }
 
 export interface ServiceSetWorkflowInput {

@@ -7,6 +7,7 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
   proxyActivities,
   proxySinks,
   setHandler,
@@ -14,8 +15,8 @@ import {
 } from '@temporalio/workflow';
 import type { ServiceState } from '../api/constants';
 import type { Activities } from '../activities/types';
-import { decideDeletion, decidePass } from '../core/decide';
-import { edgeEvents, transitionEvents } from '../core/events';
+import { decideDeletion, decideHealing, decidePass, type HealDecision, type HealMemory } from '../core/decide';
+import { deletionEdgeEvents, edgeEvents, transitionEvents } from '../core/events';
 import { computeStatus, deletingStatus, statusEqual } from '../core/status';
 import type { Observation, ServiceSetRef, StatusView } from '../core/types';
 import {
@@ -32,6 +33,13 @@ import {
   type ServiceSetWorkflowInput,
   type ServiceLiveState,
 } from './defs';
+
+/**
+ * Patch for kcm-aligned behaviour (issue 10): pause freezes deletions, a cluster going away is let go at once,
+ * a paused deletion waits, and failed Flux objects are re-driven with backoff. Histories recorded before it
+ * (test/replay: lifecycle*, continue-as-new*) replay the old decisions.
+ */
+export const KCM_BEHAVIOUR_PATCH = 'kcm-behaviour-1';
 
 /** Activity types whose failures are bad input: retrying cannot help. */
 export const NON_RETRYABLE = ['InvalidServiceSet', 'FluxObjectRejected'];
@@ -81,6 +89,7 @@ export async function serviceSetWorkflow(input: ServiceSetWorkflowInput): Promis
   const rejected = carried.rejected;
   let deletionStartedAt = carried.deletionStartedAt;
   let orphanedAt = carried.orphanedAt;
+  let healMemory: HealMemory = carried.heal ?? {};
 
   let dirty = true;
   let retryPending = carried.retryPending;
@@ -118,17 +127,20 @@ export async function serviceSetWorkflow(input: ServiceSetWorkflowInput): Promis
   let activeDelay = timing.activePollMinMs;
   let passesThisRun = 0;
 
-  const publish = (status: StatusView, obs: Observation) => {
+  const publish = (status: StatusView, obs: Observation, heal?: HealDecision) => {
     live.services = status.services.map((e): ServiceLiveState => {
       const key = `${e.namespace}/${e.name}`;
       const svc = obs.services.find((s) => s.key === key);
       const f = svc?.flux ?? svc?.desired?.ref;
+      const h = e.state === 'Failed' ? heal?.outlook[key] : undefined;
       return {
         key,
         state: e.state,
         ...(e.failureMessage ? { message: e.failureMessage } : {}),
         ...(e.version ? { version: e.version } : {}),
         ...(f ? { flux: `${f.kind}/${f.name}` } : {}),
+        ...(h?.nextRetryAt ? { nextRetryAt: h.nextRetryAt } : {}),
+        ...(h ? { failures: h.failures } : {}),
       };
     });
     live.deployed = status.deployed;
@@ -151,6 +163,8 @@ export async function serviceSetWorkflow(input: ServiceSetWorkflowInput): Promis
     now: Date,
   ): Promise<{ done: true } | { done: false; nextDelay: number; wrote: boolean; deleting: boolean }> => {
     const nowIso = now.toISOString();
+    // Checked every pass: a run replaying an old history decides the old way, then switches once it is live.
+    const legacy = !patched(KCM_BEHAVIOUR_PATCH);
     const obs = await kube.observe(ref);
     counters.passes++;
     passesThisRun++;
@@ -165,28 +179,38 @@ export async function serviceSetWorkflow(input: ServiceSetWorkflowInput): Promis
       if (!obs.hasFinalizer) return { done: true }; // not ours to finalize
       live.phase = 'Deleting';
       deletionStartedAt ??= now.getTime();
-      const d = deletingStatus(obs, nowIso);
-      publish(d.status, obs);
-      const wrote = await writeStatusIfChanged(
-        obs,
-        d.status,
-        transitionEvents(ref.uid, d.transitions, nowIso, d.status),
-      );
       const timeoutMs =
         obs.providerConfig.deletionTimeoutMs !== undefined
           ? obs.providerConfig.deletionTimeoutMs
           : timing.deletionTimeoutMs;
-      const step = decideDeletion(obs, now.getTime() - deletionStartedAt, timeoutMs, timing.finalizerGraceMs);
+      const step = decideDeletion(obs, now.getTime() - deletionStartedAt, timeoutMs, timing.finalizerGraceMs, {
+        legacy,
+      });
+      const d = deletingStatus(obs, nowIso, { pausedDeletion: !!step.paused });
+      publish(d.status, obs);
+      const wrote = await writeStatusIfChanged(obs, d.status, [
+        ...transitionEvents(ref.uid, d.transitions, nowIso, d.status),
+        ...deletionEdgeEvents(ref.uid, obs.status, d.status, nowIso),
+      ]);
+      if (step.paused) {
+        // Nothing happens while paused; the deadline counts from the resume (the annotation's removal wakes us).
+        deletionStartedAt = undefined;
+        return { done: false, nextDelay: timing.quiescentPollMs, wrote, deleting: true };
+      }
       if (step.done) {
         await kube.removeFinalizer(ref);
         log.info('finalized ServiceSet', { serviceSet: `${ref.namespace}/${ref.name}` });
         return { done: true };
       }
       if (step.suspendFirst.length)
-        await kube.deleteFluxObjects(ref, step.suspendFirst, { suspendFirst: true, reason: 'deletion' });
+        await kube.deleteFluxObjects(ref, step.suspendFirst, {
+          suspendFirst: true,
+          reason: 'deletion',
+          ...(step.clusterGoing ? { clusterGoing: step.clusterGoing } : {}),
+        });
       if (step.del.length) await kube.deleteFluxObjects(ref, step.del, { suspendFirst: false, reason: 'deletion' });
       if (step.orphan.length) {
-        await kube.orphanFluxObjects(ref, step.orphan);
+        await kube.orphanFluxObjects(ref, step.orphan, step.clusterGoing);
         orphanedAt ??= now.getTime();
       }
       if (step.stripFinalizer.length) await kube.stripFluxFinalizers(ref, step.stripFinalizer);
@@ -204,7 +228,7 @@ export async function serviceSetWorkflow(input: ServiceSetWorkflowInput): Promis
       return { done: false, nextDelay: timing.quiescentPollMs, wrote: false, deleting: false };
     }
 
-    const plan = decidePass(obs, { retry, rejected });
+    const plan = decidePass(obs, { retry, rejected, legacy });
     if (plan.addFinalizer) {
       await kube.addFinalizer(ref);
       dirty = true; // go straight on with a fresh observation
@@ -233,6 +257,32 @@ export async function serviceSetWorkflow(input: ServiceSetWorkflowInput): Promis
       await kube.requestReconcile(ref, plan.reconcileRequest, nowIso);
       acted = true;
     }
+    // Self-healing: re-drive what Flux gave up on, with backoff, while the input is unchanged.
+    let heal: HealDecision | undefined;
+    if (!legacy) {
+      heal = decideHealing(
+        obs,
+        healMemory,
+        { ms: now.getTime(), iso: nowIso },
+        {
+          minBackoffMs: timing.healBackoffMinMs,
+          maxBackoffMs: timing.healBackoffMaxMs,
+          ...(obs.providerConfig.maxConsecutiveFailures !== undefined
+            ? { maxConsecutiveFailures: obs.providerConfig.maxConsecutiveFailures }
+            : {}),
+        },
+        { manualRetry: retry },
+      );
+      healMemory = heal.memory;
+      if (heal.retry.length) {
+        log.info('re-driving failed Flux objects', {
+          serviceSet: `${ref.namespace}/${ref.name}`,
+          objects: heal.retry.map((r) => r.name),
+        });
+        await kube.requestReconcile(ref, heal.retry, nowIso);
+        acted = true;
+      }
+    }
     // A rejection only stands for the input it was made for.
     for (const [k, e] of Object.entries(rejected)) {
       const svc = obs.services.find((s) => s.key === k);
@@ -246,6 +296,7 @@ export async function serviceSetWorkflow(input: ServiceSetWorkflowInput): Promis
       nowMs: now.getTime(),
       applyErrors: rejected,
       flapToleranceMs: timing.flapToleranceMs,
+      ...(heal ? { healing: heal.outlook } : {}),
     });
     memory = out.memory;
     const events = [
@@ -253,7 +304,7 @@ export async function serviceSetWorkflow(input: ServiceSetWorkflowInput): Promis
       ...edgeEvents(ref.uid, obs, obs.status, out.status, nowIso),
     ];
     const wrote = await writeStatusIfChanged(obs, out.status, events);
-    publish(out.status, obs);
+    publish(out.status, obs, heal);
     const providerOk = obs.provider.ready && !obs.provider.suspended;
     live.phase = providerOk ? 'Waiting' : 'ProviderNotReady';
     live.lastError = undefined;
@@ -271,6 +322,8 @@ export async function serviceSetWorkflow(input: ServiceSetWorkflowInput): Promis
     // A Deployed verdict held through a Flux flap must be re-checked when the tolerance runs out.
     if (Object.values(memory).some((m) => m.unsettledSince !== undefined))
       nextDelay = Math.min(nextDelay, timing.flapToleranceMs);
+    // Wake for the next automatic retry exactly when it is due.
+    if (heal?.wakeInMs !== undefined) nextDelay = Math.min(nextDelay, Math.max(0, heal.wakeInMs));
     return { done: false, nextDelay, wrote, deleting: false };
   };
 
@@ -347,6 +400,7 @@ export async function serviceSetWorkflow(input: ServiceSetWorkflowInput): Promis
           orphanedAt,
           services: live.services,
           deployed: live.deployed,
+          ...(Object.keys(healMemory).length ? { heal: healMemory } : {}),
         },
       });
     }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { compareContenders, pickWinner, type Contender } from '../../src/core/conflicts';
+import { compareContenders, pickWinner, releaseOwner, type Contender } from '../../src/core/conflicts';
 
 const c = (name: string, o: Partial<Contender> = {}): Contender => ({
   uid: `uid-${name}`,
@@ -83,5 +83,32 @@ describe('compareContenders', () => {
     assert.ok(compareContenders(a, b) > 0);
     assert.ok(compareContenders(b, a) < 0);
     assert.equal(compareContenders(a, { ...a }), 0);
+  });
+});
+
+describe('releaseOwner: across providers', () => {
+  const me = c('me', { priority: 1 });
+  const sveltos = { namespace: 'kcm-system', name: 'cd-sveltos', provider: 'ksm-projectsveltos' };
+
+  test("another provider's claim always stands: we yield, whatever our priority or age", () => {
+    assert.deepEqual(
+      releaseOwner(c('me', { priority: 2147483646, createdAt: '2020-01-01T00:00:00Z' }), [], [sveltos]),
+      {
+        owner: 'foreign',
+        claims: [sveltos],
+      },
+    );
+  });
+
+  test('foreign claims win over our own contenders too (none of ours deploys it)', () => {
+    assert.equal(releaseOwner(me, [c('other', { priority: 500 })], [sveltos]).owner, 'foreign');
+  });
+
+  test('only ours: pickWinner decides', () => {
+    assert.deepEqual(releaseOwner(me, [c('other', { priority: 500 })], []), {
+      owner: 'ours',
+      winner: c('other', { priority: 500 }),
+    });
+    assert.deepEqual(releaseOwner(c('me', { priority: 900 }), [c('other')], []), { owner: 'us' });
   });
 });

@@ -344,3 +344,128 @@ describe('decideDeletion', () => {
     );
   });
 });
+
+describe('decidePass: pause freezes what Flux would do on the cluster (kcm service-set-paused)', () => {
+  const paused = (o: Parameters<typeof observation>[0]) => observation({ paused: true, ...o });
+  const table: { name: string; obs: Observation; want: Partial<PassPlan> }[] = [
+    {
+      name: 'helmAction Uninstall → not removed while paused',
+      obs: paused({ services: [svcObs('a', { uninstall: true, desired: undefined, flux: hrNamed('obj-a') })] }),
+      want: { remove: [] },
+    },
+    {
+      name: 'a service removed from the spec (stray) → not removed while paused',
+      obs: paused({ stray: [{ flux: hrNamed('stray'), handOver: false }] }),
+      want: { remove: [], handOver: [] },
+    },
+    {
+      name: 'a stray another ServiceSet waits for → not handed over while paused',
+      obs: paused({ stray: [{ flux: hrNamed('stray'), handOver: true }] }),
+      want: { remove: [], handOver: [] },
+    },
+    {
+      name: 'a lost conflict → not handed over while paused',
+      obs: paused({
+        services: [svcObs('a', { flux: hrNamed('obj-a'), conflict: conflict({ winner: false }) })],
+      }),
+      want: { handOver: [] },
+    },
+    {
+      name: 'changes are still recorded: a changed spec is applied (suspended by the plan)',
+      obs: paused({ services: [svcObs('a', { flux: hrNamed('obj-a', { appliedHash: 'old' }) })] }),
+      want: { apply: ['apps/a'] },
+    },
+  ];
+  for (const c of table) {
+    test(c.name, () => {
+      const plan = pass(c.obs);
+      for (const [k, v] of Object.entries(c.want)) assert.deepEqual(plan[k as keyof PassPlan], v, k);
+    });
+  }
+
+  test('the annotation removed → the pending work happens', () => {
+    const obs = observation({
+      services: [svcObs('a', { uninstall: true, desired: undefined, flux: hrNamed('obj-a') })],
+      stray: [{ flux: hrNamed('stray'), handOver: false }],
+    });
+    assert.deepEqual(pass(obs).remove, [ref('obj-a'), ref('stray')]);
+  });
+
+  test('a history recorded before this behaviour (legacy) decides as before', () => {
+    const obs = paused({ stray: [{ flux: hrNamed('stray'), handOver: false }] });
+    assert.deepEqual(decidePass(obs, { retry: false, rejected: {}, legacy: true }).remove, [ref('stray')]);
+  });
+});
+
+describe('decideDeletion: paused, and a cluster going away', () => {
+  const TIMEOUT = 600_000;
+  const GRACE = 120_000;
+  const del = (obs: Observation, elapsed = 0, legacy = false) =>
+    decideDeletion(obs, elapsed, TIMEOUT, GRACE, { legacy });
+
+  test('deleting a paused ServiceSet → waits: nothing deleted or uninstalled, not done', () => {
+    const obs = observation({ deleting: true, paused: true, services: [svcObs('a', { flux: hrNamed('obj-a') })] });
+    assert.deepEqual(del(obs), {
+      del: [],
+      suspendFirst: [],
+      orphan: [],
+      stripFinalizer: [],
+      done: false,
+      paused: true,
+    });
+  });
+
+  test('deleting a paused ServiceSet with nothing left → done', () => {
+    assert.equal(del(observation({ deleting: true, paused: true, services: [svcObs('a')] })).done, true);
+  });
+
+  test('ClusterDeployment being deleted → let go at once: suspendFirst, no uninstall, with the reason', () => {
+    const obs = observation({
+      deleting: true,
+      target: { selfManagement: false, kubeconfigSecret: 'k', kubeconfigSecretFound: true, clusterDeleting: true },
+      services: [svcObs('a', { flux: hrNamed('obj-a') })],
+    });
+    const s = del(obs);
+    assert.deepEqual(s.suspendFirst, [ref('obj-a')]);
+    assert.deepEqual(s.del, []);
+    assert.match(s.clusterGoing ?? '', /ClusterDeployment kcm-system\/dev-cluster is being deleted/);
+  });
+
+  test('cluster going away wins over pause (nothing left to protect)', () => {
+    const obs = observation({
+      deleting: true,
+      paused: true,
+      target: { selfManagement: false, kubeconfigSecret: 'k', kubeconfigSecretFound: false },
+      services: [svcObs('a', { flux: hrNamed('obj-a') })],
+    });
+    const s = del(obs);
+    assert.equal(s.paused, undefined);
+    assert.deepEqual(s.suspendFirst, [ref('obj-a')]);
+    assert.match(s.clusterGoing ?? '', /kubeconfig Secret .* is gone/);
+  });
+
+  test('an uninstall already under way on a cluster going away → orphaned at once, not after the timeout', () => {
+    const obs = observation({
+      deleting: true,
+      target: { selfManagement: false, kubeconfigSecret: 'k', kubeconfigSecretFound: true, clusterDeleting: true },
+      services: [svcObs('a', { flux: hrNamed('obj-a', { deleting: true }) })],
+    });
+    assert.deepEqual(del(obs, 0).orphan, [ref('obj-a')]);
+    assert.deepEqual(del(obs, 0, true).orphan, [], 'legacy: waits for the timeout');
+    const suspended = observation({
+      ...obs,
+      services: [svcObs('a', { flux: hrNamed('obj-a', { deleting: true, suspended: true }) })],
+    });
+    assert.deepEqual(del(suspended, GRACE - 1).stripFinalizer, [], 'Flux gets the grace to let go');
+    assert.deepEqual(del(suspended, GRACE).stripFinalizer, [ref('obj-a')], 'then its finalizer goes');
+  });
+
+  test('a healthy cluster → unchanged: delete and wait out the timeout', () => {
+    const obs = observation({
+      deleting: true,
+      services: [svcObs('a', { flux: hrNamed('obj-a', { deleting: true }) })],
+    });
+    assert.deepEqual(del(obs, TIMEOUT - 1).orphan, []);
+    assert.equal(del(obs).clusterGoing, undefined);
+  });
+});

@@ -91,9 +91,18 @@ describe('parseProviderConfig', () => {
   });
 
   test('several unknown keys are all named', () => {
-    const e = bad({ interval: '1m', stopMatchingBehavior: 'LeavePolicies', maxConsecutiveFailures: 3 });
-    assert.match(e, /provider\.config\.stopMatchingBehavior/);
-    assert.match(e, /provider\.config\.maxConsecutiveFailures/);
+    const e = bad({ interval: '1m', notAKey: 'LeavePolicies', alsoNotAKey: 3 });
+    assert.match(e, /provider\.config\.notAKey/);
+    assert.match(e, /provider\.config\.alsoNotAKey/);
+  });
+
+  test('maxConsecutiveFailures: a positive integer (self-healing stops after that many failures)', () => {
+    const ok = parseProviderConfig({ maxConsecutiveFailures: 3 });
+    assert.ok(ok.ok && ok.config.maxConsecutiveFailures === 3);
+    const unset = parseProviderConfig({});
+    assert.ok(unset.ok && unset.config.maxConsecutiveFailures === undefined, 'unset: retry without limit');
+    assert.match(bad({ maxConsecutiveFailures: 0 }), /provider\.config\.maxConsecutiveFailures/);
+    assert.match(bad({ maxConsecutiveFailures: 'three' }), /provider\.config\.maxConsecutiveFailures/);
   });
 
   describe('wrong types and values name the key', () => {

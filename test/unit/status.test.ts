@@ -566,6 +566,19 @@ describe('computeStatus: errors and conflicts', () => {
     assert.match(e.failureMessage ?? '', /500/);
   });
 
+  test('release also deployed by another provider → Failed naming that ServiceSet and provider', () => {
+    const c = conflict({
+      winner: false,
+      foreign: [{ namespace: 'kcm-system', name: 'cd-sveltos', provider: 'ksm-projectsveltos' }],
+    });
+    const e = only(run(observation({ services: [svcObs('a', { conflict: c, flux: fluxObs() })] })).status.services);
+    assert.equal(e.state, 'Failed');
+    assert.match(
+      e.failureMessage!,
+      /release apps\/a .* also deployed by ServiceSet kcm-system\/cd-sveltos \(provider ksm-projectsveltos\)/,
+    );
+  });
+
   test('conflict winner waiting for the holder (heldBy, no Flux object yet) → Pending', () => {
     const c = conflict({ winner: true, heldBy: [{ kind: 'HelmRelease', namespace: 'team-b', name: 'old-apps-a' }] });
     const out = run(observation({ services: [svcObs('a', { conflict: c })] }));
