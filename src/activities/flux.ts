@@ -100,6 +100,20 @@ async function suspend(deps: Deps, r: FluxRef, orphan: boolean): Promise<boolean
   }
 }
 
+/** Clears spec.suspend if set; false when the object is gone. */
+async function resume(deps: Deps, r: FluxRef): Promise<boolean> {
+  const o = await deps.client.get(paths.flux(r));
+  if (!o) return false;
+  if ((o.spec as { suspend?: boolean } | undefined)?.suspend !== true) return true;
+  try {
+    await deps.client.mergePatch(paths.flux(r), { spec: { suspend: false } }, SIDE_MANAGER);
+    return true;
+  } catch (e) {
+    if (e instanceof KubeError && e.notFound) return false;
+    throw e;
+  }
+}
+
 export async function deleteFluxObjects(
   deps: Deps,
   ref: ServiceSetRef,
@@ -108,6 +122,9 @@ export async function deleteFluxObjects(
 ): Promise<void> {
   for (const r of objects) {
     if (opts.suspendFirst && !(await suspend(deps, r, opts.reason === 'deletion'))) continue;
+    // A normal removal means uninstall/prune; Flux skips both for a suspended object (it was suspended while
+    // the ServiceSet was paused), which would leave the release orphaned: resume it first.
+    if (!opts.suspendFirst && !(await resume(deps, r))) continue;
     await deps.client.delete(paths.flux(r));
     deps.logger.info(
       {

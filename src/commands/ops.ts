@@ -6,7 +6,14 @@ import type { Config } from '../config';
 import { KubeClient } from '../kube/client';
 import { paths } from '../kube/paths';
 import { connectClient } from '../temporalConn';
-import { retrySignal, retryUpdate, stateQuery, type LiveState, type RetryOutcome } from '../workflows/defs';
+import {
+  retrySignal,
+  retryUpdate,
+  stateQuery,
+  type LiveState,
+  type RetryOutcome,
+  type ServiceLiveState,
+} from '../workflows/defs';
 
 export function parseRef(arg: string | undefined): { namespace: string; name: string } {
   const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-.a-z0-9]*[a-z0-9])?)$/.exec(arg ?? '');
@@ -69,6 +76,12 @@ export async function retry(
   }
 }
 
+/** When a failed service is retried automatically (self-healing), or "-". */
+function nextRetry(l: ServiceLiveState | undefined): string {
+  if (!l || l.state !== 'Failed') return '';
+  return l.nextRetryAt ?? (l.failures ? 'stopped' : '-');
+}
+
 export async function status(
   cfg: Config,
   arg: string | undefined,
@@ -104,7 +117,9 @@ export async function status(
     );
   }
   const liveBy = new Map((live?.services ?? []).map((s) => [s.key, s]));
-  const rows = [['SERVICE', 'TYPE', 'STORED STATE', 'LIVE STATE', 'VERSION', 'SINCE', 'FLUX OBJECT', 'MESSAGE']];
+  const rows = [
+    ['SERVICE', 'TYPE', 'STORED STATE', 'LIVE STATE', 'VERSION', 'SINCE', 'FLUX OBJECT', 'NEXT RETRY', 'MESSAGE'],
+  ];
   for (const e of st.services ?? []) {
     const key = `${e.namespace}/${e.name}`;
     const l = liveBy.get(key);
@@ -120,12 +135,13 @@ export async function status(
       e.version ?? '',
       since,
       l?.flux ?? '',
+      nextRetry(l),
       e.failureMessage ?? l?.message ?? '',
     ]);
   }
   for (const l of live?.services ?? []) {
     if (!(st.services ?? []).some((e) => `${e.namespace}/${e.name}` === l.key))
-      rows.push([l.key, '', '-', l.state, l.version ?? '', '', l.flux ?? '', l.message ?? '']);
+      rows.push([l.key, '', '-', l.state, l.version ?? '', '', l.flux ?? '', nextRetry(l), l.message ?? '']);
   }
   out(table(rows));
   for (const c of st.conditions ?? []) out(`condition  ${c.type}=${c.status} (${c.reason}) ${c.message ?? ''}`);

@@ -144,4 +144,46 @@ describe('release conflicts', () => {
     await kube.mergePatch(paths.flux(hr('alpha')), { metadata: { finalizers: null } });
     await eventually('alpha gone', async () => !(await getServiceSet(kube, ns, 'alpha')), 20_000);
   });
+
+  it('a release another provider (ksm-projectsveltos) also deploys: Failed naming it, let go without uninstall, taken back when it goes', async () => {
+    const rel = [{ name: 'both', namespace: 'web', template: 'chart' }];
+    const hrBoth = (ss: string) => ({
+      kind: 'HelmRelease' as const,
+      namespace: ns,
+      name: fluxObjectName(ss, 'web', 'both'),
+    });
+    await createServiceSet(kube, { namespace: ns, name: 'ours', provider: smp, services: rel });
+    await eventually('ours HelmRelease', () => kube.get(paths.flux(hrBoth('ours'))));
+    await setFluxStatus(kube, hrBoth('ours'), { ready: 'True', reason: 'InstallSucceeded' });
+    await eventually('ours Deployed', async () => (await state('ours'))?.state === 'Deployed');
+    const before = deletions.length;
+
+    // kcm's built-in provider gets a ServiceSet for the same release on the same cluster (older or not: it
+    // stands, we cannot make it yield).
+    await createServiceSet(kube, { namespace: ns, name: 'theirs', provider: 'ksm-projectsveltos', services: rel });
+    const lost = await eventually('ours Failed naming the other provider', async () => {
+      const e = await state('ours');
+      return e?.state === 'Failed' && e;
+    });
+    assert.match(
+      lost.failureMessage,
+      new RegExp(`release web/both .*also deployed by ServiceSet ${ns}/theirs \\(provider ksm-projectsveltos\\)`),
+    );
+    await eventually('our HelmRelease let go', async () => !(await kube.get(paths.flux(hrBoth('ours')))));
+    const handedOver = deletions.slice(before).filter((d) => d.name === hrBoth('ours').name);
+    assert.deepEqual(
+      handedOver,
+      [{ name: hrBoth('ours').name, suspended: true }],
+      'suspended first: never uninstalled',
+    );
+    await sleep(1500);
+    assert.equal(await kube.get(paths.flux(hrBoth('ours'))), undefined, 'and not fought back over');
+
+    await kube.delete(paths.serviceSet(ns, 'theirs'));
+    await eventually(
+      'taken back once the other ServiceSet is gone',
+      () => kube.get(paths.flux(hrBoth('ours'))),
+      20_000,
+    );
+  });
 });

@@ -9,8 +9,10 @@ import { paths } from '../../src/kube/paths';
 import type { KubeObject } from '../../src/kube/client';
 import { stage, startTestAdapter, type TestAdapter } from '../support/adapter';
 import {
+  createKubeconfigSecret,
   createServiceSet,
   events,
+  eventsWith,
   eventually,
   getServiceSet,
   setFluxStatus,
@@ -206,5 +208,76 @@ describe('deletion', () => {
     assert.equal(sirs.message, '1/2');
     assert.equal(sirs.status, 'False');
     assert.equal(await state('n6'), 'Deployed');
+  });
+
+  it('cluster being deleted (ClusterDeployment deletionTimestamp): let go at once with an Event, not after the deletion timeout', async () => {
+    // A ClusterDeployment that stays "being deleted" (a finalizer holds it), as while kcm tears the cluster down.
+    const cdPath = `/apis/k0rdent.mirantis.com/v1beta1/namespaces/${ns}/clusterdeployments`;
+    await kube.create(cdPath, {
+      apiVersion: 'k0rdent.mirantis.com/v1beta1',
+      kind: 'ClusterDeployment',
+      metadata: { name: 'dying', namespace: ns, finalizers: ['test.ksm-flux/hold'] },
+      spec: { template: 'some-cluster-template' },
+    });
+    await createKubeconfigSecret(kube, ns, 'dying');
+    // A deletion timeout far beyond the test: only "the cluster is going away" can explain a quick let-go.
+    const config = { deletionTimeout: '10m' };
+    for (const name of ['mid-uninstall', 'fresh'])
+      await createServiceSet(kube, {
+        namespace: ns,
+        name,
+        provider: smp,
+        cluster: 'dying',
+        config,
+        services: [{ name: 'n7', namespace: 'web', template: 'chart' }],
+      });
+    await fluxTakesOver(hrRef('mid-uninstall', 'n7'));
+    await fluxTakesOver(hrRef('fresh', 'n7'));
+
+    // An uninstall already under way (Flux holds its finalizer: the cluster does not answer any more)…
+    await kube.delete(paths.serviceSet(ns, 'mid-uninstall'));
+    await eventually('uninstall under way', async () => {
+      const o: any = await kube.get(paths.flux(hrRef('mid-uninstall', 'n7')));
+      return o?.metadata.deletionTimestamp && o.spec.suspend !== true;
+    });
+    // …then the cluster's deletion starts.
+    await kube.delete(`${cdPath}/dying`);
+    const t0 = Date.now();
+    await eventually(
+      'suspended (let go) at once',
+      async () => ((await kube.get(paths.flux(hrRef('mid-uninstall', 'n7')))) as any)?.spec?.suspend === true,
+      20_000,
+    );
+    assert.ok(Date.now() - t0 < 20_000);
+    const orphaned = await eventsWith(
+      kube,
+      ns,
+      'FluxObjectsOrphaned naming the cluster',
+      (e) => e.reason === 'FluxObjectsOrphaned' && e.regarding.name === 'mid-uninstall',
+    );
+    assert.match(
+      orphaned.find((e) => e.reason === 'FluxObjectsOrphaned' && e.regarding.name === 'mid-uninstall')!.note,
+      new RegExp(`ClusterDeployment ${ns}/dying is being deleted`),
+    );
+    await fluxReleases(hrRef('mid-uninstall', 'n7')); // Flux lets go of a suspended object without uninstalling
+    await gone('mid-uninstall');
+
+    // A ServiceSet deleted while its cluster is going: suspended before deletion, never an uninstall attempt.
+    await kube.delete(paths.serviceSet(ns, 'fresh'));
+    const hr: any = await eventually('deleting', async () => {
+      const o: any = await kube.get(paths.flux(hrRef('fresh', 'n7')));
+      return o?.metadata.deletionTimestamp && o;
+    });
+    assert.equal(hr.spec.suspend, true, 'suspended before it was deleted');
+    const evs = await eventsWith(
+      kube,
+      ns,
+      'ClusterGoingAway',
+      (e) => e.reason === 'ClusterGoingAway' && e.regarding.name === 'fresh',
+    );
+    assert.match(evs.find((e) => e.reason === 'ClusterGoingAway')!.note, /without uninstalling/);
+    await fluxReleases(hrRef('fresh', 'n7'));
+    await gone('fresh');
+    await kube.mergePatch(`${cdPath}/dying`, { metadata: { finalizers: null } });
   });
 });

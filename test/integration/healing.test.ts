@@ -1,0 +1,133 @@
+// Failures heal by themselves: a HelmRelease that gave up (Stalled, RetriesExceeded) is re-driven by the
+// workflow with backoff (requestedAt + resetAt + forceAt) while its input is unchanged; Failed says when the
+// next automatic retry is (status message and `ksm-flux status`); maxConsecutiveFailures stops it. Flux's side
+// is played by the test through the real API (status subresource); test/e2e/healing.test.ts has real Flux.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { FORCE_AT_ANNOTATION, REQUESTED_AT_ANNOTATION, RESET_AT_ANNOTATION } from '../../src/api/constants';
+import { status as statusCommand } from '../../src/commands/ops';
+import { fluxObjectName } from '../../src/core/names';
+import { paths } from '../../src/kube/paths';
+import { stage, startTestAdapter, type TestAdapter } from '../support/adapter';
+import { createServiceSet, eventually, getServiceSet, setFluxStatus, sleep, testEnv, uniqueName } from '../support/env';
+
+describe('self-healing of failed services', () => {
+  const { kube } = testEnv();
+  const ns = uniqueName('heal');
+  let adapter: TestAdapter;
+  let smp: string;
+  const hr = (ss: string) => ({ kind: 'HelmRelease' as const, namespace: ns, name: fluxObjectName(ss, 'web', 'app') });
+  const annotations = async (ss: string) =>
+    ((await kube.get(paths.flux(hr(ss))))?.metadata.annotations ?? {}) as Record<string, string>;
+  const entry = async (ss: string) => (await getServiceSet(kube, ns, ss))?.status?.services?.[0];
+  const stall = (ss: string, handled?: string) =>
+    setFluxStatus(kube, hr(ss), {
+      ready: 'False',
+      reason: 'InstallFailed',
+      message: 'Helm install failed for release web/app: ConfigMap "app-config" is invalid',
+      stalled: true,
+      ...(handled ? { extra: { lastHandledReconcileAt: handled } } : {}),
+    });
+
+  before(async () => {
+    adapter = await startTestAdapter({ 'heal-backoff-min': '2s', 'heal-backoff-max': '4s' });
+    smp = await stage(adapter, ns, { helm: ['chart'] });
+  });
+  after(async () => adapter?.stop());
+
+  it('Stalled → Failed with the next retry time; re-driven with backoff; Deployed once Flux succeeds', async () => {
+    await createServiceSet(kube, {
+      namespace: ns,
+      name: 'heals',
+      provider: smp,
+      services: [{ name: 'app', namespace: 'web', template: 'chart' }],
+    });
+    await eventually('HelmRelease', () => kube.get(paths.flux(hr('heals'))));
+    await stall('heals');
+    const failed = await eventually('Failed with the next automatic retry', async () => {
+      const e = await entry('heals');
+      return (e?.state === 'Failed' && /next automatic retry at (\S+)\]$/.exec(e.failureMessage ?? '')) || undefined;
+    });
+    assert.match(failed.input, /^InstallFailed: Helm install failed for release web\/app/);
+    const first = Date.parse(failed[1]!);
+
+    // `ksm-flux status` shows it too.
+    const lines: string[] = [];
+    await statusCommand(adapter.cfg, `${ns}/heals`, (s) => lines.push(s));
+    const row = lines
+      .join('\n')
+      .split('\n')
+      .find((l) => l.startsWith('web/app'));
+    assert.ok(row?.includes(failed[1]!), `status row names the next retry: ${row}`);
+    assert.match(lines.join('\n'), /NEXT RETRY/);
+
+    // Due → the workflow asks Flux again, resetting its retry counters (the manual-retry annotations).
+    const a = await eventually('re-driven', async () => {
+      const x = await annotations('heals');
+      return x[REQUESTED_AT_ANNOTATION] ? x : undefined;
+    });
+    assert.ok(Date.now() >= first - 1000, 'not before it was due');
+    assert.equal(a[RESET_AT_ANNOTATION], a[REQUESTED_AT_ANNOTATION]);
+    assert.equal(a[FORCE_AT_ANNOTATION], a[REQUESTED_AT_ANNOTATION]);
+
+    // Flux handles it and fails again: failure 2, a later retry (backoff doubles).
+    await stall('heals', a[REQUESTED_AT_ANNOTATION]);
+    await eventually('failure 2 scheduled', async () =>
+      /failed 2 time\(s\); next automatic retry at/.test((await entry('heals'))?.failureMessage ?? ''),
+    );
+    const second = await eventually('re-driven again', async () => {
+      const x = await annotations('heals');
+      return x[REQUESTED_AT_ANNOTATION] !== a[REQUESTED_AT_ANNOTATION] && x[REQUESTED_AT_ANNOTATION];
+    });
+    assert.ok(
+      Date.parse(second) - Date.parse(a[REQUESTED_AT_ANNOTATION]!) >= 3500,
+      `second retry waited the doubled backoff (${a[REQUESTED_AT_ANNOTATION]} → ${second})`,
+    );
+
+    // The precondition is there now: Flux succeeds; the service is Deployed with no human action.
+    await setFluxStatus(kube, hr('heals'), {
+      ready: 'True',
+      reason: 'InstallSucceeded',
+      extra: { lastHandledReconcileAt: second },
+    });
+    await eventually('Deployed', async () => (await entry('heals'))?.state === 'Deployed');
+    await sleep(5000); // past the backoff: nothing more is requested
+    assert.equal((await annotations('heals'))[REQUESTED_AT_ANNOTATION], second, 'no retry of a healthy release');
+  });
+
+  it('maxConsecutiveFailures stops automatic retries; Failed says so; a manual retry still works', async () => {
+    await createServiceSet(kube, {
+      namespace: ns,
+      name: 'gives-up',
+      provider: smp,
+      config: { maxConsecutiveFailures: 1 },
+      services: [{ name: 'app', namespace: 'web', template: 'chart' }],
+    });
+    await eventually('HelmRelease', () => kube.get(paths.flux(hr('gives-up'))));
+    await stall('gives-up');
+    await eventually('Failed, retries stopped', async () =>
+      /automatic retries stopped \(maxConsecutiveFailures 1\)/.test((await entry('gives-up'))?.failureMessage ?? ''),
+    );
+    await sleep(5000); // well past the 2 s backoff
+    assert.equal((await annotations('gives-up'))[REQUESTED_AT_ANNOTATION], undefined, 'never re-driven');
+    const lines: string[] = [];
+    await statusCommand(adapter.cfg, `${ns}/gives-up`, (s) => lines.push(s));
+    assert.match(lines.find((l) => l.startsWith('web/app')) ?? '', /\sstopped\s/);
+  });
+
+  it('a changed spec starts a fresh budget', async () => {
+    const o = await getServiceSet(kube, ns, 'gives-up');
+    await kube.mergePatch(paths.serviceSet(ns, 'gives-up'), {
+      spec: { services: [{ ...o.spec.services[0], values: 'fixed: true\n' }] },
+    });
+    // The new spec is applied (generation 2); Flux tries it and gives up again: counted afresh, once.
+    await eventually(
+      'new spec applied',
+      async () => (await kube.get(paths.flux(hr('gives-up'))))?.metadata.generation === 2,
+    );
+    await stall('gives-up');
+    await eventually('Failed again with a fresh count of 1', async () =>
+      /failed 1 times in a row; automatic retries stopped/.test((await entry('gives-up'))?.failureMessage ?? ''),
+    );
+  });
+});
