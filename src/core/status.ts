@@ -123,7 +123,8 @@ export function serviceVerdict(
   if (!flux)
     return { state: 'Provisioning', message: `creating ${svc.desired?.ref.kind ?? 'Flux object'}`, confirmed: false };
   if (flux.deleting) return { state: 'Deleting', message: '', confirmed: false };
-  if (flux.suspended) return { state: prev ?? 'Pending', message: 'suspended', confirmed: false };
+  // Suspended (or about to be: paused) — Flux does nothing, so what it did last still stands.
+  if (flux.suspended || obs.paused) return { state: prev ?? 'Pending', message: 'suspended', confirmed: false };
   if (svc.desired && flux.appliedHash !== svc.desired.hash) {
     return { state: 'Provisioning', message: `applying changes to ${flux.kind} ${flux.name}`, confirmed: false };
   }

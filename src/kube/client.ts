@@ -209,7 +209,7 @@ export class KubeClient {
         undefined,
         opts.metadataOnly ? METADATA_LIST : 'application/json',
       );
-      items.push(...page.items);
+      items.push(...(page.items ?? [])); // an empty PartialObjectMetadataList has items: null
       rv = page.metadata.resourceVersion;
       cont = page.metadata.continue || undefined;
     } while (cont);

@@ -222,17 +222,21 @@ describe('deletion', () => {
     await createKubeconfigSecret(kube, ns, 'dying');
     // A deletion timeout far beyond the test: only "the cluster is going away" can explain a quick let-go.
     const config = { deletionTimeout: '10m' };
-    for (const name of ['mid-uninstall', 'fresh'])
+    // Two releases (one release in two ServiceSets would be a conflict).
+    for (const [name, svc] of [
+      ['mid-uninstall', 'n7'],
+      ['fresh', 'n8'],
+    ] as const)
       await createServiceSet(kube, {
         namespace: ns,
         name,
         provider: smp,
         cluster: 'dying',
         config,
-        services: [{ name: 'n7', namespace: 'web', template: 'chart' }],
+        services: [{ name: svc, namespace: 'web', template: 'chart' }],
       });
     await fluxTakesOver(hrRef('mid-uninstall', 'n7'));
-    await fluxTakesOver(hrRef('fresh', 'n7'));
+    await fluxTakesOver(hrRef('fresh', 'n8'));
 
     // An uninstall already under way (Flux holds its finalizer: the cluster does not answer any more)…
     await kube.delete(paths.serviceSet(ns, 'mid-uninstall'));
@@ -265,7 +269,7 @@ describe('deletion', () => {
     // A ServiceSet deleted while its cluster is going: suspended before deletion, never an uninstall attempt.
     await kube.delete(paths.serviceSet(ns, 'fresh'));
     const hr: any = await eventually('deleting', async () => {
-      const o: any = await kube.get(paths.flux(hrRef('fresh', 'n7')));
+      const o: any = await kube.get(paths.flux(hrRef('fresh', 'n8')));
       return o?.metadata.deletionTimestamp && o;
     });
     assert.equal(hr.spec.suspend, true, 'suspended before it was deleted');
@@ -276,7 +280,7 @@ describe('deletion', () => {
       (e) => e.reason === 'ClusterGoingAway' && e.regarding.name === 'fresh',
     );
     assert.match(evs.find((e) => e.reason === 'ClusterGoingAway')!.note, /without uninstalling/);
-    await fluxReleases(hrRef('fresh', 'n7'));
+    await fluxReleases(hrRef('fresh', 'n8'));
     await gone('fresh');
     await kube.mergePatch(`${cdPath}/dying`, { metadata: { finalizers: null } });
   });

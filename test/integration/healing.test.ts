@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { FORCE_AT_ANNOTATION, REQUESTED_AT_ANNOTATION, RESET_AT_ANNOTATION } from '../../src/api/constants';
-import { status as statusCommand } from '../../src/commands/ops';
+import { retry as retryCommand, status as statusCommand } from '../../src/commands/ops';
 import { fluxObjectName } from '../../src/core/names';
 import { paths } from '../../src/kube/paths';
 import { stage, startTestAdapter, type TestAdapter } from '../support/adapter';
@@ -16,7 +16,13 @@ describe('self-healing of failed services', () => {
   const ns = uniqueName('heal');
   let adapter: TestAdapter;
   let smp: string;
-  const hr = (ss: string) => ({ kind: 'HelmRelease' as const, namespace: ns, name: fluxObjectName(ss, 'web', 'app') });
+  // One release per ServiceSet (the same release in two ServiceSets would be a conflict).
+  const release = (ss: string) => (ss === 'heals' ? 'app' : 'app2');
+  const hr = (ss: string) => ({
+    kind: 'HelmRelease' as const,
+    namespace: ns,
+    name: fluxObjectName(ss, 'web', release(ss)),
+  });
   const annotations = async (ss: string) =>
     ((await kube.get(paths.flux(hr(ss))))?.metadata.annotations ?? {}) as Record<string, string>;
   const entry = async (ss: string) => (await getServiceSet(kube, ns, ss))?.status?.services?.[0];
@@ -24,7 +30,7 @@ describe('self-healing of failed services', () => {
     setFluxStatus(kube, hr(ss), {
       ready: 'False',
       reason: 'InstallFailed',
-      message: 'Helm install failed for release web/app: ConfigMap "app-config" is invalid',
+      message: `Helm install failed for release web/${release(ss)}: ConfigMap "app-config" is invalid`,
       stalled: true,
       ...(handled ? { extra: { lastHandledReconcileAt: handled } } : {}),
     });
@@ -100,19 +106,35 @@ describe('self-healing of failed services', () => {
       namespace: ns,
       name: 'gives-up',
       provider: smp,
-      config: { maxConsecutiveFailures: 1 },
-      services: [{ name: 'app', namespace: 'web', template: 'chart' }],
+      config: { maxConsecutiveFailures: 2 },
+      services: [{ name: 'app2', namespace: 'web', template: 'chart' }],
     });
     await eventually('HelmRelease', () => kube.get(paths.flux(hr('gives-up'))));
     await stall('gives-up');
-    await eventually('Failed, retries stopped', async () =>
-      /automatic retries stopped \(maxConsecutiveFailures 1\)/.test((await entry('gives-up'))?.failureMessage ?? ''),
+    const auto = await eventually(
+      'one automatic retry (failure 1 of 2)',
+      async () => (await annotations('gives-up'))[REQUESTED_AT_ANNOTATION],
     );
-    await sleep(5000); // well past the 2 s backoff
-    assert.equal((await annotations('gives-up'))[REQUESTED_AT_ANNOTATION], undefined, 'never re-driven');
+    await stall('gives-up', auto); // …which fails too: 2 of 2
+    await eventually('Failed, retries stopped', async () =>
+      /failed 2 times in a row; automatic retries stopped \(maxConsecutiveFailures 2\)/.test(
+        (await entry('gives-up'))?.failureMessage ?? '',
+      ),
+    );
+    await sleep(5000); // well past the 4 s backoff
+    assert.equal((await annotations('gives-up'))[REQUESTED_AT_ANNOTATION], auto, 'not re-driven again');
     const lines: string[] = [];
     await statusCommand(adapter.cfg, `${ns}/gives-up`, (s) => lines.push(s));
-    assert.match(lines.find((l) => l.startsWith('web/app')) ?? '', /\sstopped\s/);
+    const row = lines
+      .join('\n')
+      .split('\n')
+      .find((l) => l.startsWith('web/app2'));
+    assert.match(row ?? '', /\sstopped\s/);
+
+    // A manual retry always works.
+    await retryCommand(adapter.cfg, `${ns}/gives-up`, { out: () => undefined });
+    const manual = (await annotations('gives-up'))[REQUESTED_AT_ANNOTATION];
+    assert.ok(manual && manual !== auto, 'the manual retry re-drove it');
   });
 
   it('a changed spec starts a fresh budget', async () => {
@@ -120,14 +142,15 @@ describe('self-healing of failed services', () => {
     await kube.mergePatch(paths.serviceSet(ns, 'gives-up'), {
       spec: { services: [{ ...o.spec.services[0], values: 'fixed: true\n' }] },
     });
-    // The new spec is applied (generation 2); Flux tries it and gives up again: counted afresh, once.
     await eventually(
       'new spec applied',
       async () => (await kube.get(paths.flux(hr('gives-up'))))?.metadata.generation === 2,
     );
+    await eventually('no longer Failed on the new input', async () => (await entry('gives-up'))?.state !== 'Failed');
+    // Flux tries the new spec and gives up: failure 1 of a fresh budget of 2, so a retry is scheduled again.
     await stall('gives-up');
-    await eventually('Failed again with a fresh count of 1', async () =>
-      /failed 1 times in a row; automatic retries stopped/.test((await entry('gives-up'))?.failureMessage ?? ''),
+    await eventually('Failed with failure 1 and a next retry', async () =>
+      /failed 1 time\(s\); next automatic retry at/.test((await entry('gives-up'))?.failureMessage ?? ''),
     );
   });
 });

@@ -626,6 +626,27 @@ describe('computeStatus: provider not ready or suspended', () => {
   }
 });
 
+describe('computeStatus: paused', () => {
+  const prev = emptyStatus({ services: [entry('a', { state: 'Deployed' })] });
+  test('pausing (the suspend being applied) keeps Deployed: nothing changed on the cluster', () => {
+    const flux = fluxObs({ appliedHash: 'before-pause' });
+    const out = run(observation({ paused: true, status: prev, services: [svcObs('a', { flux })] }));
+    assert.equal(only(out.status.services).state, 'Deployed');
+    assert.deepEqual(out.transitions, []);
+  });
+  test('an Uninstall recorded while paused keeps its state with a message (nothing uninstalled yet)', () => {
+    const flux = fluxObs({ suspended: true });
+    const out = run(
+      observation({
+        paused: true,
+        status: prev,
+        services: [svcObs('a', { uninstall: true, desired: undefined, flux })],
+      }),
+    );
+    assert.equal(only(out.status.services).state, 'Deployed');
+  });
+});
+
 describe('computeStatus: helmAction Uninstall', () => {
   test('Flux object present → Deleting', () => {
     const out = run(observation({ services: [svcObs('a', { uninstall: true, desired: undefined, flux: fluxObs() })] }));
