@@ -4,12 +4,20 @@
 // is played by the test through the real API (status subresource); test/e2e/healing.test.ts has real Flux.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { FORCE_AT_ANNOTATION, REQUESTED_AT_ANNOTATION, RESET_AT_ANNOTATION } from '../../src/api/constants';
+import { Client, Connection } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
+import {
+  FORCE_AT_ANNOTATION,
+  REQUESTED_AT_ANNOTATION,
+  RESET_AT_ANNOTATION,
+  workflowIdFor,
+} from '../../src/api/constants';
 import { retry as retryCommand, status as statusCommand } from '../../src/commands/ops';
 import { fluxObjectName } from '../../src/core/names';
 import { paths } from '../../src/kube/paths';
 import { stage, startTestAdapter, type TestAdapter } from '../support/adapter';
 import { createServiceSet, eventually, getServiceSet, setFluxStatus, sleep, testEnv, uniqueName } from '../support/env';
+import { recordHistory, replayOptions } from '../support/replay';
 
 describe('self-healing of failed services', () => {
   const { kube } = testEnv();
@@ -99,6 +107,20 @@ describe('self-healing of failed services', () => {
     await eventually('Deployed', async () => (await entry('heals'))?.state === 'Deployed');
     await sleep(5000); // past the backoff: nothing more is requested
     assert.equal((await annotations('heals'))[REQUESTED_AT_ANNOTATION], second, 'no retry of a healthy release');
+
+    // This run (automatic re-drives, a wake-up timer per retry) replays against the current code; with
+    // RECORD_HISTORIES=<n> it becomes the replay fixture healing-<n>.json.
+    const uid = (await getServiceSet(kube, ns, 'heals')).metadata.uid;
+    const connection = await Connection.connect({ address: testEnv().temporalAddress });
+    try {
+      const handle = new Client({ connection, namespace: testEnv().temporalNamespace }).workflow.getHandle(
+        workflowIdFor(uid),
+      );
+      await Worker.runReplayHistory(replayOptions(), await handle.fetchHistory(), handle.workflowId);
+      if (process.env.RECORD_HISTORIES) recordHistory(`healing-${process.env.RECORD_HISTORIES}`, handle.workflowId);
+    } finally {
+      await connection.close();
+    }
   });
 
   it('maxConsecutiveFailures stops automatic retries; Failed says so; a manual retry still works', async () => {

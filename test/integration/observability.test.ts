@@ -68,7 +68,7 @@ describe('observability', () => {
     assert.match(text, /ksm_flux_reconcile_duration_seconds_bucket\{le="[^"]+"\} [1-9]/);
     assert.match(text, /ksm_flux_applies_total\{kind="HelmRelease"\} [1-9]/);
     assert.match(text, /ksm_flux_status_writes_total [1-9]/);
-    assert.match(text, /ksm_flux_services\{state="Failed"\} [1-9]/);
+    assert.match(text, /ksm_flux_services\{state="Pending"\} [1-9]/); // b waits for its template
     assert.match(text, /ksm_flux_workflow_signals_total\{kind="ServiceSet"\} [1-9]/);
     assert.match(text, /ksm_flux_watch_restarts\{resource="servicesets"\} \d/);
     assert.match(text, /ksm_flux_kube_requests_total\{verb="patch",code="200"\} [1-9]/);
