@@ -241,10 +241,7 @@ describe('RBAC: the chart grants exactly what the adapter uses', () => {
     );
     // The identity really is the ServiceAccount: it may not do what the chart does not grant.
     const probe = KubeClient.fromDefault(kubeconfig);
-    await assert.rejects(
-      probe.list('/api/v1/namespaces/default/pods'),
-      (e) => e instanceof KubeError && e.forbidden,
-    );
+    await assert.rejects(probe.list('/api/v1/namespaces/default/pods'), (e) => e instanceof KubeError && e.forbidden);
     probe.close();
     records.length = 0;
 
