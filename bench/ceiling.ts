@@ -134,12 +134,17 @@ async function main() {
     workflowsPath: require.resolve('./ceilingWorkflow'),
     logger: new DefaultLogger('WARN'),
   });
+  // The machine may be shared: the load around the run says how much the figures can be trusted.
+  const loadBefore = os.loadavg()[0]!;
   const results: Result[] = [];
   for (const b of backends) results.push(await measure(b, bundle));
+  const loadAfter = os.loadavg()[0]!;
 
   const f = (x: number) => x.toFixed(0);
   const lines = [
     `## Temporal ceiling (${N} signal-with-start, ${M} signals, ${C} in flight; ${os.cpus().length} CPUs)`,
+    '',
+    `Client and worker in one process beside the server; 1-minute load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after.`,
     '',
     '| backend | starts/s | signals/s | all completed after | signals handled/s (end to end) |',
     '| --- | ---: | ---: | ---: | ---: |',
@@ -153,7 +158,14 @@ async function main() {
   const out = path.join(__dirname, 'results');
   fs.mkdirSync(out, { recursive: true });
   const file = path.join(out, `ceiling-${Date.now()}.json`);
-  const report = { date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, results };
+  const report = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: os.cpus().length,
+    loadAverage: { before: loadBefore, after: loadAfter },
+    command: `npx tsx bench/ceiling.ts ${process.argv.slice(2).join(' ')}`.trim(),
+    results,
+  };
   fs.writeFileSync(file, JSON.stringify(report, null, 2));
   say(`JSON in ${path.relative(process.cwd(), file)}`);
 }
