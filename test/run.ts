@@ -164,7 +164,9 @@ async function main() {
           : ['crds', 'etcd', 'k8s', 'temporal', 'temporal-server'],
       );
       const t0 = Date.now();
-      const s = await up({ dir, flux: e2e });
+      // KSM_FLUX_TEMPORAL=postgres runs the suites on the production Temporal server instead of the dev server.
+      const temporal = process.env.KSM_FLUX_TEMPORAL === 'postgres' ? 'postgres' : 'dev';
+      const s = await up({ dir, flux: e2e, temporal });
       process.stderr.write(`[test] control plane up in ${Date.now() - t0} ms (${dir})\n`);
       env = { ...env, ...envOf(s), KSM_FLUX_TESTENV_DIR: dir };
     }
