@@ -57,7 +57,7 @@ function pure(): void {
   const values = Array.from({ length: 40 }, (_, i) => `key${i}:\n  nested: ${i}\n  list: [a, b, c]`).join('\n');
   timeIt('planService (Helm, 40-key values)', 5000, (i) => {
     planService(
-      { serviceSet: ss, config, paused: false },
+      { serviceSet: ss, config, paused: false, fluxMode: 'kcm' },
       { name: `svc${i % 50}`, namespace: 'apps', template: 't', values },
       t,
     );

@@ -41,11 +41,13 @@ const commands: Record<string, { summary: string; usage: string; details?: strin
   testenv: {
     summary: 'local control plane for tests and the demo',
     usage:
-      'ksm-flux testenv build [--flux] [--helm] [--temporal postgres] | up [--dir DIR] [--flux] [--temporal dev|postgres] | down [--dir DIR] | env [--dir DIR]',
+      'ksm-flux testenv build [--flux] [--helm] [--temporal postgres] | up [--dir DIR] [--flux [--flux-mode kcm|standalone]] [--temporal dev|postgres] | down [--dir DIR] | env [--dir DIR]',
     details:
       'build  builds kube-apiserver, kube-controller-manager, etcd, the Temporal CLI and fetches the CRDs into ~/.cache/ksm-flux (skips what is there)\n' +
       'up     starts etcd, kube-apiserver, kube-controller-manager and the Temporal dev server in DIR (default .testenv), installs the CRDs\n' +
       '       --temporal postgres: the production Temporal server on PostgreSQL (Debian package, installed if missing) with its Web UI\n' +
+      "       --flux adds source-, helm- and kustomize-controller; --flux-mode kcm (default) starts them with kcm's chart arguments\n" +
+      '       (label-filtered, as in a k0rdent install), standalone without the watch label selector\n' +
       'down   stops exactly the processes `up` started and removes DIR\n' +
       'env    prints DIR/env (KUBECONFIG, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_UI_URL)',
   },
@@ -106,7 +108,12 @@ async function main(argv: string[]): Promise<number> {
           process.stderr.write(`--temporal must be dev or postgres (got ${JSON.stringify(temporal)})\n`);
           return 2;
         }
-        await tenv.up({ ...(dir ? { dir } : {}), flux: !!flags.flux, temporal });
+        const mode = flags['flux-mode'];
+        if (mode !== undefined && mode !== 'kcm' && mode !== 'standalone') {
+          process.stderr.write(`--flux-mode: expected kcm or standalone, got ${JSON.stringify(mode)}\n`);
+          return 2;
+        }
+        await tenv.up({ ...(dir ? { dir } : {}), flux: !!flags.flux, temporal, ...(mode ? { fluxMode: mode } : {}) });
         process.stdout.write(tenv.envText(dir));
         return 0;
       }

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import { z } from 'zod';
 import { TASK_QUEUE } from './api/constants';
 import { DURATION_PATTERN, parseDuration } from './core/duration';
+import { DEFAULT_FLUX_MODE, FLUX_MODES } from './core/fluxMode';
 import type { Timing } from './workflows/defs';
 
 const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
@@ -104,6 +105,12 @@ const options = {
     env: 'KSM_FLUX_ADAPTER_NAMESPACE',
     schema: z.string().min(1).optional(),
     help: "adapter identity namespace (default: the pod's namespace in-cluster, else kcm-system)",
+  },
+  fluxMode: {
+    flag: 'flux-mode',
+    env: 'KSM_FLUX_FLUX_MODE',
+    schema: z.enum(FLUX_MODES).default(DEFAULT_FLUX_MODE),
+    help: "which Flux reconciles our objects: kcm (kcm's label-filtered helm-/source-controller, plus the chart's kustomize-controller) or standalone (a separate, unfiltered Flux; our objects then carry no k0rdent.mirantis.com/managed label)",
   },
   logLevel: {
     flag: 'log-level',

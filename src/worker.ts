@@ -84,6 +84,7 @@ export function buildDeps(cfg: Config, client: KubeClient, informer: Informer, l
   return {
     client,
     identity,
+    fluxMode: cfg.fluxMode,
     serviceSets: serviceSetSource(client, informer),
     isOurs: ownershipChecker(client, identity),
     logger,

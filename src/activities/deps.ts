@@ -1,6 +1,7 @@
 // What activities need from the process: a Kubernetes client, our adapter identity, a view of all
 // ServiceSets (for release conflicts), and a logger.
 import { ServiceSet, StateManagementProvider, parseObject } from '../api/k0rdent';
+import type { FluxMode } from '../core/fluxMode';
 import { isSelfManagement } from '../core/plan';
 import type { KubeClient, KubeObject } from '../kube/client';
 import type { Informer } from '../kube/informer';
@@ -21,6 +22,8 @@ export interface ServiceSetSource {
 export interface Deps {
   client: KubeClient;
   identity: Identity;
+  /** Which Flux reconciles what we write (--flux-mode): planning labels objects for it. */
+  fluxMode: FluxMode;
   serviceSets: ServiceSetSource;
   /** Is this ServiceSet ours (SMP adapter identity and selector)? */
   isOurs(ss: ServiceSet): Promise<boolean>;

@@ -44,7 +44,11 @@ export async function applyServices(deps: Deps, ref: ServiceSetRef, keys: string
     if (!svc) continue; // removed since the observation; the next pass cleans up
     const tRaw = await deps.client.get(paths.serviceTemplate(ns, svc.template));
     const template = tRaw ? parseObject(ServiceTemplate, tRaw, `ServiceTemplate ${ns}/${svc.template}`) : undefined;
-    const plan = planServiceCached({ serviceSet: ss, config: cfg.config, paused }, svc, template);
+    const plan = planServiceCached(
+      { serviceSet: ss, config: cfg.config, paused, fluxMode: deps.fluxMode },
+      svc,
+      template,
+    );
     if (!plan.ok) {
       m.applyErrors.inc({ reason: plan.error.reason });
       results.push({ key, ok: false, error: plan.error });

@@ -262,7 +262,7 @@ export async function observe(deps: Deps, ref: ServiceSetRef): Promise<Observati
     }
     return templates.get(k);
   };
-  const ctx: PlanContext | undefined = config ? { serviceSet: ss, config, paused } : undefined;
+  const ctx: PlanContext | undefined = config ? { serviceSet: ss, config, paused, fluxMode: deps.fluxMode } : undefined;
   const claimed = new Set<string>();
   for (const svc of ss.spec.services ?? []) {
     const template = await templateOf(ns, svc.template);

@@ -21,6 +21,7 @@ function keyOf(ctx: PlanContext, service: Service, template: ServiceTemplate | u
         ss.spec.provider.selfManagement ?? false,
         ctx.config,
         ctx.paused,
+        ctx.fluxMode,
         service,
         template ? [template.metadata.uid, template.metadata.resourceVersion, template.metadata.generation] : null,
       ]),

@@ -45,6 +45,8 @@ export interface HelmReleaseSpec {
   storageNamespace: string;
   chartRef?: CrossNamespaceRef;
   chart?: {
+    /** Labels/annotations helm-controller puts on the HelmChart it generates from this template. */
+    metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
     spec: {
       chart: string;
       version?: string;

@@ -6,7 +6,6 @@ import {
   HELM_API_VERSION,
   K0RDENT_API_VERSION,
   KUSTOMIZE_API_VERSION,
-  LABEL_MANAGED,
   LABEL_MANAGED_BY,
   LABEL_RELEASE_KEY,
   LABEL_SERVICESET,
@@ -26,6 +25,7 @@ import type {
   WrittenMeta,
 } from '../api/flux';
 import type { Service, ServiceSet, ServiceTemplate } from '../api/k0rdent';
+import { chartTemplateMetadata, watchLabels, type FluxMode } from './fluxMode';
 import { helmReleaseFields, mergeHelmOptions } from './helmOptions';
 import { fluxObjectName, releaseKey, shortenName, targetKey } from './names';
 import type { ProviderConfig } from './providerConfig';
@@ -36,6 +36,8 @@ export interface PlanContext {
   serviceSet: ServiceSet;
   config: ProviderConfig;
   paused: boolean;
+  /** Which Flux reconciles what we write (a process setting, chosen at the boundary): decides the watch label. */
+  fluxMode: FluxMode;
 }
 
 export type PlanResult =
@@ -102,13 +104,18 @@ export function planService(ctx: PlanContext, service: Service, template: Servic
   return planKustomization(ctx, service, template, type);
 }
 
-function meta(ctx: PlanContext, service: Service, extraLabels: Record<string, string>): WrittenMeta {
+function meta(
+  ctx: PlanContext,
+  kind: FluxObject['kind'],
+  service: Service,
+  extraLabels: Record<string, string>,
+): WrittenMeta {
   const ss = ctx.serviceSet;
   return {
     name: fluxObjectName(ss.metadata.name, service.namespace, service.name),
     namespace: ss.metadata.namespace ?? 'default',
     labels: {
-      [LABEL_MANAGED]: 'true',
+      ...watchLabels(ctx.fluxMode, kind),
       [LABEL_MANAGED_BY]: MANAGED_BY,
       [LABEL_SERVICESET]: shortenName(ss.metadata.name),
       [LABEL_SERVICESET_UID]: ss.metadata.uid,
@@ -171,8 +178,12 @@ function planHelm(ctx: PlanContext, service: Service, template: ServiceTemplate)
       };
     } else if (src.kind === 'GitRepository' || src.kind === 'Bucket') {
       const chartPath = t.spec.helm.chartSource.path || '.';
+      // helm-controller generates a HelmChart from this template; in kcm mode it must carry the watch label, or
+      // kcm's label-filtered source-controller never builds it.
+      const metadata = chartTemplateMetadata(ctx.fluxMode);
       chartFields = {
         chart: {
+          ...(metadata ? { metadata } : {}),
           spec: {
             chart: chartPath,
             sourceRef: { kind: src.kind, name: src.name, namespace: src.namespace },
@@ -222,7 +233,7 @@ function planHelm(ctx: PlanContext, service: Service, template: ServiceTemplate)
   const object: HelmRelease = {
     apiVersion: HELM_API_VERSION,
     kind: 'HelmRelease',
-    metadata: meta(ctx, service, { [LABEL_RELEASE_KEY]: rk }),
+    metadata: meta(ctx, 'HelmRelease', service, { [LABEL_RELEASE_KEY]: rk }),
     spec,
   };
   return {
@@ -280,7 +291,7 @@ function planKustomization(
   const object: Kustomization = {
     apiVersion: KUSTOMIZE_API_VERSION,
     kind: 'Kustomization',
-    metadata: meta(ctx, service, {}),
+    metadata: meta(ctx, 'Kustomization', service, {}),
     spec,
   };
   return { ok: true, type, object: stampHash(object), hash: object.metadata.annotations[APPLIED_HASH_ANNOTATION]! };

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { K0RDENT_API_VERSION } from '../api/constants';
 import type { KubeClient } from '../kube/client';
 import { paths } from '../kube/paths';
-import { SOURCE_API_VERSION, listenOnLoopback, sourcePaths, waitForArtifact } from './helmRepo';
+import { SOURCE_API_VERSION, SOURCE_LABELS, listenOnLoopback, sourcePaths, waitForArtifact } from './helmRepo';
 
 const run = promisify(execFile);
 
@@ -150,7 +150,7 @@ export async function createGitRepository(kube: KubeClient, ns: string, name: st
   await kube.create(sourcePaths.gitRepository(ns), {
     apiVersion: SOURCE_API_VERSION,
     kind: 'GitRepository',
-    metadata: { name, namespace: ns },
+    metadata: { name, namespace: ns, labels: { ...SOURCE_LABELS } },
     spec: { url, interval: '30s', timeout: '20s', ref: { branch: 'main' } },
   });
 }
@@ -173,6 +173,51 @@ export async function createKustomizeTemplate(
         deploymentType: 'Remote',
         localSourceRef: { kind: 'GitRepository', name: o.gitRepository },
         path: o.path,
+      },
+    },
+  });
+  const src = await waitForArtifact(
+    kube,
+    'GitRepository',
+    ns,
+    o.gitRepository,
+    sourcePaths.gitRepository(ns, o.gitRepository),
+  );
+  await kube.mergePatch(`${paths.serviceTemplate(ns, o.name)}/status`, {
+    status: {
+      valid: true,
+      sourceStatus: {
+        kind: 'GitRepository',
+        name: o.gitRepository,
+        namespace: ns,
+        observedGeneration: src.metadata.generation ?? 1,
+      },
+      observedGeneration: template.metadata.generation ?? 1,
+    },
+  });
+}
+
+/**
+ * A Helm ServiceTemplate whose chart comes from a GitRepository (`spec.helm.chartSource.localSourceRef`), as kcm
+ * leaves it once the source is Ready: `status.valid` and `status.sourceStatus`. The HelmRelease then carries a
+ * `spec.chart` template, from which helm-controller generates the HelmChart.
+ */
+export async function createGitChartTemplate(
+  kube: KubeClient,
+  ns: string,
+  o: { name: string; gitRepository: string; path: string },
+): Promise<void> {
+  const template = await kube.create(paths.serviceTemplates(ns), {
+    apiVersion: K0RDENT_API_VERSION,
+    kind: 'ServiceTemplate',
+    metadata: { name: o.name, namespace: ns },
+    spec: {
+      helm: {
+        chartSource: {
+          deploymentType: 'Remote',
+          localSourceRef: { kind: 'GitRepository', name: o.gitRepository },
+          path: o.path,
+        },
       },
     },
   });

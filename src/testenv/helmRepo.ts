@@ -118,12 +118,18 @@ export async function waitForArtifact(
   });
 }
 
+/**
+ * Labels of the source objects the tests create, as kcm labels the sources it creates: kcm's source-controller
+ * (and so the testenv's, in kcm mode) only sees sources carrying them. A standalone Flux ignores them.
+ */
+export const SOURCE_LABELS = { [LABEL_MANAGED]: 'true' } as const;
+
 /** A HelmRepository (source-controller fetches its index.yaml); a short interval suits a slow test box. */
 export async function createHelmRepository(kube: KubeClient, ns: string, name: string, url: string): Promise<void> {
   await kube.create(sourcePaths.helmRepository(ns), {
     apiVersion: SOURCE_API_VERSION,
     kind: 'HelmRepository',
-    metadata: { name, namespace: ns },
+    metadata: { name, namespace: ns, labels: { ...SOURCE_LABELS } },
     spec: { url, interval: '30s', timeout: '20s' },
   });
 }
@@ -163,7 +169,7 @@ export async function createChartTemplate(kube: KubeClient, ns: string, o: Chart
     metadata: {
       name: o.name,
       namespace: ns,
-      labels: { [LABEL_MANAGED]: 'true' },
+      labels: { ...SOURCE_LABELS },
       ownerReferences: [
         {
           apiVersion: K0RDENT_API_VERSION,

@@ -5,6 +5,7 @@ import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { Connection } from '@temporalio/client';
 import { ensureBuilt, type BuildTarget } from './build';
+import type { FluxMode } from '../core/fluxMode';
 import { KubeClient } from '../kube/client';
 import { installCrds } from './crds';
 import { kubeGet, startControllerManager, startKubePlane } from './kube';
@@ -30,6 +31,8 @@ export interface TestenvState {
   temporalBackend?: TemporalBackend;
   /** Directories outside DIR that `down` removes after stopping the processes. */
   cleanupDirs?: string[];
+  /** Which Flux the controllers imitate (src/testenv/fluxModes.ts); set with flux. */
+  fluxMode?: FluxMode;
 }
 
 export type TemporalBackend = 'dev' | 'postgres';
@@ -37,6 +40,8 @@ export type TemporalBackend = 'dev' | 'postgres';
 export interface UpOptions {
   dir?: string;
   flux?: boolean;
+  /** kcm (default: kcm's label-filtered Flux plus our filtered kustomize-controller) or standalone (unfiltered). */
+  fluxMode?: FluxMode;
   /** Extra arguments for the Temporal dev server (e.g. dynamic config). */
   temporalArgs?: string[];
   temporal?: TemporalBackend;
@@ -102,10 +107,11 @@ export async function up(opts: UpOptions = {}): Promise<TestenvState> {
   const say = (m: string) => opts.quiet || process.stderr.write(`[testenv] ${m}\n`);
   const existing = readState(dir);
   const backend = opts.temporal ?? 'dev';
+  const fluxMode = opts.fluxMode ?? 'kcm';
   if (
     existing &&
     (await isUp(existing)) &&
-    (!opts.flux || existing.flux) &&
+    (!opts.flux || (existing.flux && (existing.fluxMode ?? 'kcm') === fluxMode)) &&
     (existing.temporalBackend ?? 'dev') === backend
   ) {
     say(`already up in ${dir}`);
@@ -165,9 +171,10 @@ export async function up(opts: UpOptions = {}): Promise<TestenvState> {
     };
     if (opts.flux) {
       const { startFlux } = require('./flux') as typeof import('./flux');
-      procs.push(...(await startFlux(dir, kube.kubeconfig)));
+      procs.push(...(await startFlux(dir, kube.kubeconfig, fluxMode)));
       state.flux = true;
-      say(`Flux controllers running (${Date.now() - t0} ms)`);
+      state.fluxMode = fluxMode;
+      say(`Flux controllers running, ${fluxMode} mode (${Date.now() - t0} ms)`);
     }
     fs.writeFileSync(stateFile(dir), JSON.stringify(state, null, 2), { mode: 0o600 });
     fs.writeFileSync(envFile(dir), envLines(state));

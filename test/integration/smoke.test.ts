@@ -141,12 +141,12 @@ describe('control plane smoke', () => {
       status: { valid: true, sourceStatus: { kind: 'GitRepository', name: 'repo', namespace: ns } },
     });
     const hr = planService(
-      { serviceSet: ss, config, paused: false },
+      { serviceSet: ss, config, paused: false, fluxMode: 'kcm' },
       { name: 'nginx', namespace: 'web', template: 'nginx-1-0-0', values: 'replicaCount: 2\nimage:\n  tag: "1.27"\n' },
       helmT,
     );
     const ks = planService(
-      { serviceSet: ss, config, paused: true },
+      { serviceSet: ss, config, paused: true, fluxMode: 'kcm' },
       { name: 'app', namespace: 'apps', template: 'app-ks' },
       ksT,
     );

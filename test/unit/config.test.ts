@@ -54,6 +54,16 @@ describe('loadConfig', () => {
     assert.equal(c.metricsAddr, '0');
     assert.equal(c.healthAddr, '0');
     assert.equal(c.kubeconfig, undefined);
+    assert.equal(c.fluxMode, 'kcm', "kcm's bundled Flux is the default");
+  });
+
+  test('--flux-mode / KSM_FLUX_FLUX_MODE: kcm or standalone, anything else named', () => {
+    assert.equal(loadConfig({ 'flux-mode': 'standalone' }, {}).fluxMode, 'standalone');
+    assert.equal(loadConfig({}, { KSM_FLUX_FLUX_MODE: 'standalone' }).fluxMode, 'standalone');
+    assert.equal(loadConfig({ 'flux-mode': 'kcm' }, { KSM_FLUX_FLUX_MODE: 'standalone' }).fluxMode, 'kcm');
+    const m = configError(() => loadConfig({ 'flux-mode': 'both' }, {}));
+    assert.match(m, /--flux-mode \/ KSM_FLUX_FLUX_MODE/);
+    assert.match(m, /"both"/);
   });
 
   test('environment variables are read', () => {

@@ -2,6 +2,7 @@
 // k0rdent objects are built by parsing plain objects with the zod schemas, as the activities do.
 import { ServiceSet, ServiceTemplate, type Service } from '../../src/api/k0rdent';
 import { parseProviderConfig, type ProviderConfig } from '../../src/core/providerConfig';
+import type { FluxMode } from '../../src/core/fluxMode';
 import type { PlanContext } from '../../src/core/plan';
 import type {
   ConflictInfo,
@@ -180,11 +181,15 @@ export function defaultConfig(raw: unknown = {}): ProviderConfig {
   return r.config;
 }
 
-export function planCtx(ss: ServiceSet, o: { config?: unknown; paused?: boolean } = {}): PlanContext {
+export function planCtx(
+  ss: ServiceSet,
+  o: { config?: unknown; paused?: boolean; fluxMode?: FluxMode } = {},
+): PlanContext {
   return {
     serviceSet: ss,
     config: defaultConfig(o.config ?? ss.spec.provider.config ?? {}),
     paused: o.paused ?? false,
+    fluxMode: o.fluxMode ?? 'kcm',
   };
 }
 

@@ -679,3 +679,103 @@ describe('plan helpers', () => {
     assert.equal(canonicalJson({ x: 1, y: 2 }), canonicalJson({ y: 2, x: 1 }));
   });
 });
+
+describe('plan: Flux mode decides the watch label (kcm filtered controllers vs a standalone Flux)', () => {
+  const ss = makeServiceSet({});
+  const rows: {
+    mode: 'kcm' | 'standalone';
+    what: string;
+    svc: Record<string, unknown>;
+    template: ServiceTemplate;
+    managed: string | undefined;
+    chartLabels: Record<string, string> | undefined | 'no chart template';
+  }[] = [
+    {
+      mode: 'kcm',
+      what: 'HelmRelease from a HelmChart',
+      svc: helmSvc(),
+      template: helmChartTemplate(HELM_TPL),
+      managed: 'true',
+      chartLabels: 'no chart template',
+    },
+    {
+      mode: 'kcm',
+      what: 'HelmRelease from a Git chart source (helm-controller generates the HelmChart)',
+      svc: helmSvc({ template: 'podinfo-git' }),
+      template: helmChartSourceTemplate('podinfo-git'),
+      managed: 'true',
+      chartLabels: { [LABEL_MANAGED]: 'true' },
+    },
+    {
+      mode: 'kcm',
+      what: 'HelmRelease from a Bucket chart source',
+      svc: helmSvc({ template: 'podinfo-bucket' }),
+      template: helmChartSourceTemplate('podinfo-bucket', { kind: 'Bucket' }),
+      managed: 'true',
+      chartLabels: { [LABEL_MANAGED]: 'true' },
+    },
+    {
+      mode: 'kcm',
+      what: 'Kustomization',
+      svc: ksSvc(),
+      template: kustomizeTemplate('kustomize-app'),
+      managed: 'true',
+      chartLabels: 'no chart template',
+    },
+    {
+      mode: 'kcm',
+      what: 'Kustomization of a Resources template',
+      svc: ksSvc(),
+      template: resourcesTemplate('kustomize-app'),
+      managed: 'true',
+      chartLabels: 'no chart template',
+    },
+    {
+      mode: 'standalone',
+      what: 'HelmRelease from a HelmChart',
+      svc: helmSvc(),
+      template: helmChartTemplate(HELM_TPL),
+      managed: undefined,
+      chartLabels: 'no chart template',
+    },
+    {
+      mode: 'standalone',
+      what: 'HelmRelease from a Git chart source',
+      svc: helmSvc({ template: 'podinfo-git' }),
+      template: helmChartSourceTemplate('podinfo-git'),
+      managed: undefined,
+      chartLabels: undefined,
+    },
+    {
+      mode: 'standalone',
+      what: 'Kustomization',
+      svc: ksSvc(),
+      template: kustomizeTemplate('kustomize-app'),
+      managed: undefined,
+      chartLabels: 'no chart template',
+    },
+  ];
+  for (const row of rows) {
+    test(`${row.mode}: ${row.what} → managed label ${row.managed ?? 'absent'}`, () => {
+      const r = planService(planCtx(ss, { fluxMode: row.mode }), row.svc as never, row.template);
+      if (!r.ok) return assert.fail(r.error.message);
+      assert.equal(r.object.metadata.labels[LABEL_MANAGED], row.managed);
+      // Our own labels do not depend on the mode.
+      assert.equal(r.object.metadata.labels[LABEL_MANAGED_BY], 'ksm-flux');
+      assert.equal(r.object.metadata.labels[LABEL_SERVICESET_UID], SS_UID);
+      if (r.object.kind === 'HelmRelease') {
+        const chart = r.object.spec.chart;
+        if (row.chartLabels === 'no chart template') assert.equal(chart, undefined);
+        else if (row.chartLabels === undefined) assert.equal(chart?.metadata, undefined);
+        else assert.deepEqual(chart?.metadata, { labels: row.chartLabels });
+      } else assert.equal(row.chartLabels, 'no chart template');
+    });
+  }
+
+  test('switching the mode changes the applied hash (the object is re-applied with or without the label)', () => {
+    const a = planService(planCtx(ss, { fluxMode: 'kcm' }), helmSvc() as never, helmChartTemplate(HELM_TPL));
+    const b = planService(planCtx(ss, { fluxMode: 'standalone' }), helmSvc() as never, helmChartTemplate(HELM_TPL));
+    assert.ok(a.ok && b.ok);
+    assert.notEqual(a.hash, b.hash);
+  });
+});
