@@ -51,6 +51,8 @@ export interface TemplateOptions {
   namespace?: string;
   /** --set key=value pairs. */
   set?: Record<string, string | number | boolean>;
+  /** Also render crds/ (the Kustomization CRD kcm's chart does not install), as `helm install` would apply it. */
+  includeCrds?: boolean;
 }
 
 /** `helm template` of the chart; rejects with helm's message when rendering fails. */
@@ -63,6 +65,7 @@ export async function helmTemplate(opts: TemplateOptions = {}): Promise<string> 
     opts.namespace ?? defaultRelease.namespace,
   ];
   for (const [k, v] of Object.entries(opts.set ?? {})) args.push('--set', `${k}=${String(v)}`);
+  if (opts.includeCrds) args.push('--include-crds');
   const r = await helm(args);
   if (r.code !== 0) throw new Error(`helm ${args.join(' ')} exited ${r.code}: ${r.stderr.trim()}`);
   return r.stdout;
@@ -96,6 +99,7 @@ const chartKinds: Record<string, { plural: string; namespaced: boolean }> = {
   'rbac.authorization.k8s.io/v1/Role': { plural: 'roles', namespaced: true },
   'rbac.authorization.k8s.io/v1/RoleBinding': { plural: 'rolebindings', namespaced: true },
   'k0rdent.mirantis.com/v1beta1/StateManagementProvider': { plural: 'statemanagementproviders', namespaced: false },
+  'apiextensions.k8s.io/v1/CustomResourceDefinition': { plural: 'customresourcedefinitions', namespaced: false },
 };
 
 /** The REST path of a rendered object (for server-side apply in the tests). */
@@ -109,15 +113,16 @@ export function manifestPath(o: Manifest): string {
 }
 
 const header = [
-  '# Generated from charts/ksm-flux with its default values (release ksm-flux, namespace ksm-flux) by',
-  '# `npx tsx scripts/render-deploy.ts`; do not edit. Install: create the namespace, then apply this file:',
+  '# Generated from charts/ksm-flux with its default values (release ksm-flux, namespace ksm-flux, kcm Flux mode,',
+  "# with the chart's crds/: the Kustomization CRD kcm does not install) by `npx tsx scripts/render-deploy.ts`; do",
+  '# not edit. Install: create the namespace, then apply this file:',
   '#   kubectl create namespace ksm-flux && kubectl apply --server-side -f deploy/ksm-flux.yaml',
   '',
 ].join('\n');
 
 /** What deploy/ksm-flux.yaml must contain: the header and the default rendering, formatted as the repo's YAML. */
 export async function renderDeploy(): Promise<string> {
-  const rendered = await helmTemplate();
+  const rendered = await helmTemplate({ includeCrds: true });
   const config = (await prettier.resolveConfig(deployFile)) ?? {};
   return prettier.format(header + rendered, { ...config, parser: 'yaml' });
 }

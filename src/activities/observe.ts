@@ -45,6 +45,7 @@ import type {
 } from '../core/types';
 import type { KubeObject } from '../kube/client';
 import { paths } from '../kube/paths';
+import { neverReconciled } from '../core/fluxState';
 import { planServiceCached } from './planCache';
 import type { Deps } from './deps';
 
@@ -60,7 +61,7 @@ function truncate(s: string | undefined): string {
   return s.length > MAX_MESSAGE ? `${s.slice(0, MAX_MESSAGE - 1)}…` : s;
 }
 
-export function observeFlux(raw: KubeObject, kind: FluxRef['kind']): FluxObservation {
+export function observeFlux(raw: KubeObject, kind: FluxRef['kind'], nowMs = Date.now()): FluxObservation {
   const o = parseObject(FluxObjectRead, raw, `${kind} ${raw.metadata.namespace}/${raw.metadata.name}`);
   const labels = o.metadata.labels ?? {};
   const conditions: ObservedCondition[] = (o.status?.conditions ?? [])
@@ -72,7 +73,7 @@ export function observeFlux(raw: KubeObject, kind: FluxRef['kind']): FluxObserva
       message: truncate(c.message),
       ...(c.observedGeneration !== undefined ? { observedGeneration: c.observedGeneration } : {}),
     }));
-  return {
+  const obs: FluxObservation = {
     kind,
     namespace: o.metadata.namespace ?? '',
     name: o.metadata.name,
@@ -92,6 +93,11 @@ export function observeFlux(raw: KubeObject, kind: FluxRef['kind']): FluxObserva
     serviceKey: '',
     ...(labels[LABEL_RELEASE_KEY] ? { releaseKey: labels[LABEL_RELEASE_KEY] } : {}),
   };
+  // Only while no controller has touched it (so settled observations stay unchanged from pass to pass).
+  const created = Date.parse(String(raw.metadata.creationTimestamp ?? ''));
+  if (neverReconciled(obs) && !obs.deleting && Number.isFinite(created))
+    obs.unclaimedForMs = Math.max(0, nowMs - created);
+  return obs;
 }
 
 function statusView(ss: ServiceSet): StatusView {

@@ -35,6 +35,11 @@ export interface FluxObservation extends FluxRef {
   appliedHash: string;
   conditions: ObservedCondition[];
   lastHandledReconcileAt?: string;
+  /**
+   * Set only while no Flux controller has ever touched the object (no Flux finalizer, no condition, no observed
+   * generation): how long it has existed then, at observation time. See fluxState.ts `unclaimedVerdict`.
+   */
+  unclaimedForMs?: number;
   /** Owning ServiceSet uid (label), for objects found by label. */
   ownerUid: string;
   serviceKey: string;

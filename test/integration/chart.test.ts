@@ -2,11 +2,16 @@
 // custom replicas, deploy/ksm-flux.yaml kept equal to the default rendering, no RBAC wildcard, and every
 // rendered object accepted by the real API server through server-side apply.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { KubeError } from '../../src/kube/client';
 import { requiredPermissions } from '../../src/rbac';
 import { ensureBuilt } from '../../src/testenv/build';
+import { CHART_KUSTOMIZE_CONTROLLER_ARGS } from '../../src/testenv/fluxModes';
+import { toolPaths, versions } from '../../src/testenv/versions';
+import YAML from 'yaml';
 import {
   chartDir,
   defaultRelease,
@@ -74,6 +79,19 @@ interface Service extends Manifest {
   spec: { ports: unknown[]; selector: Record<string, string> };
 }
 
+/** The chart's own kustomize-controller (kcm mode), told apart from the adapter's objects by its component. */
+const isKustomizeController = (o: Manifest) =>
+  (o.metadata.labels as Record<string, string> | undefined)?.['app.kubernetes.io/component'] === 'kustomize-controller';
+
+type Rule = { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] };
+/** group|resource|verb of every rule. */
+const ruleSet = (rules: Rule[]) =>
+  new Set(
+    rules.flatMap((r) =>
+      r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${g}|${res}|${v}`))),
+    ),
+  );
+
 function find<T extends Manifest = Manifest>(objs: Manifest[], kind: string, name?: string): T {
   const o = objs.find((x) => x.kind === kind && (name === undefined || x.metadata.name === name));
   assert.ok(o, `rendered ${kind}${name ? ` ${name}` : ''}`);
@@ -129,13 +147,19 @@ describe('chart charts/ksm-flux (real helm)', () => {
   it('renders the expected objects with default values', () => {
     assert.deepEqual(defaults.map((o) => `${o.kind}/${o.metadata.name}`).sort(), [
       'ClusterRole/ksm-flux-ksm-flux',
+      'ClusterRole/ksm-flux-kustomize-controller-ksm-flux',
       'ClusterRoleBinding/ksm-flux-ksm-flux',
+      'ClusterRoleBinding/ksm-flux-kustomize-controller-ksm-flux',
       'Deployment/ksm-flux',
+      'Deployment/ksm-flux-kustomize-controller',
       'Deployment/ksm-flux-worker',
+      'Role/ksm-flux-kustomize-controller-leader-election',
       'Role/ksm-flux-leader-election',
+      'RoleBinding/ksm-flux-kustomize-controller-leader-election',
       'RoleBinding/ksm-flux-leader-election',
       'Service/ksm-flux-metrics',
       'ServiceAccount/ksm-flux',
+      'ServiceAccount/ksm-flux-kustomize-controller',
       'StateManagementProvider/ksm-flux',
     ]);
     for (const o of defaults) {
@@ -164,6 +188,7 @@ describe('chart charts/ksm-flux (real helm)', () => {
       assert.equal(f.get('task-queue'), 'ksm-flux');
       assert.equal(f.get('adapter-name'), 'ksm-flux');
       assert.equal(f.get('log-level'), 'info');
+      assert.equal(f.get('flux-mode'), 'kcm', "kcm's bundled Flux by default");
       assert.equal(f.get('metrics-addr'), ':8080');
       assert.equal(f.get('health-addr'), ':8081');
       assert.equal(f.has('temporal-tls'), false);
@@ -226,12 +251,13 @@ describe('chart charts/ksm-flux (real helm)', () => {
       namespace: 'ksm-flux',
     });
     assert.match(readinessRule, /^has\(self\.status\) && has\(self\.status\.availableReplicas\) && /);
+    // kcm mode: kcm's own helm- and source-controller, and the chart's kustomize-controller.
     assert.deepEqual(
       smp.spec.provisioner.map((p) => `${p.apiVersion} ${p.kind} ${p.namespace}/${p.name}`),
       [
-        'apps/v1 Deployment flux-system/helm-controller',
-        'apps/v1 Deployment flux-system/kustomize-controller',
-        'apps/v1 Deployment flux-system/source-controller',
+        'apps/v1 Deployment kcm-system/helm-controller',
+        'apps/v1 Deployment kcm-system/source-controller',
+        'apps/v1 Deployment ksm-flux/ksm-flux-kustomize-controller',
       ],
     );
     for (const p of smp.spec.provisioner) assert.match(p.readinessRule, /self\.status/);
@@ -250,7 +276,7 @@ describe('chart charts/ksm-flux (real helm)', () => {
 
   it('grants no RBAC wildcard', () => {
     const roles = defaults.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role');
-    assert.equal(roles.length, 2);
+    assert.equal(roles.length, 4, "the adapter's and the kustomize-controller's");
     for (const r of roles) {
       const rules = r.rules as Record<string, unknown>[];
       assert.ok(rules.length > 0);
@@ -259,13 +285,21 @@ describe('chart charts/ksm-flux (real helm)', () => {
         for (const s of strings(rule)) assert.ok(!s.includes('*'), `${r.kind} ${r.metadata.name}: "${s}" in a rule`);
       }
     }
-    const binding = find(defaults, 'ClusterRoleBinding');
+    const binding = find(defaults, 'ClusterRoleBinding', 'ksm-flux-ksm-flux');
     assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: 'ksm-flux', namespace: 'ksm-flux' }]);
+    for (const b of defaults.filter((o) => o.kind.endsWith('Binding')))
+      assert.notEqual(
+        (b.roleRef as { name: string }).name,
+        'cluster-admin',
+        `${b.metadata.name}: no cluster-admin by default`,
+      );
   });
 
   it('grants exactly the permissions `ksm-flux doctor` checks (src/rbac.ts)', () => {
     const granted = new Set<string>();
-    for (const r of defaults.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role')) {
+    for (const r of defaults.filter(
+      (o) => (o.kind === 'ClusterRole' || o.kind === 'Role') && !isKustomizeController(o),
+    )) {
       for (const rule of r.rules as {
         apiGroups: string[];
         resources: string[];
@@ -293,8 +327,15 @@ describe('chart charts/ksm-flux (real helm)', () => {
     assert.ok(fs.existsSync(deployFile), 'deploy/ksm-flux.yaml exists');
     const file = fs.readFileSync(deployFile, 'utf8');
     assert.equal(file, await renderDeploy(), 'deploy/ksm-flux.yaml is stale: run npx tsx scripts/render-deploy.ts');
-    // Formatting aside, the file holds exactly what helm rendered.
-    assert.deepEqual(parseManifests(file), defaults);
+    // Formatting aside, the file holds exactly what helm rendered, and the Kustomization CRD kcm does not install.
+    const withCrds = parseManifests(await helmTemplate({ includeCrds: true }));
+    assert.deepEqual(parseManifests(file), withCrds);
+    assert.deepEqual(
+      withCrds
+        .filter((o) => !defaults.some((d) => d.kind === o.kind && d.metadata.name === o.metadata.name))
+        .map((o) => `${o.kind}/${o.metadata.name}`),
+      ['CustomResourceDefinition/kustomizations.kustomize.toolkit.fluxcd.io'],
+    );
   });
 
   it('renders Temporal mTLS from an existing Secret and custom replicas', async () => {
@@ -363,7 +404,97 @@ describe('chart charts/ksm-flux (real helm)', () => {
     assert.equal(flags(container(find<Deployment>(objs, 'Deployment', 'ksm-flux')).args).get('leader-elect'), 'false');
   });
 
+  it("kcm mode ships a kustomize-controller filtered like kcm's Flux, with kustomize-controller's own RBAC and CRD", async () => {
+    const kc = find<Deployment>(defaults, 'Deployment', 'ksm-flux-kustomize-controller');
+    const c = container(kc);
+    assert.equal(kc.spec.replicas, 1);
+    assert.equal(
+      c.image,
+      `fluxcd/kustomize-controller:v${versions.kustomizeController}`,
+      'the version the testenv builds',
+    );
+    // The same arguments the testenv starts its kustomize-controller with (src/testenv/fluxModes.ts).
+    assert.deepEqual(c.args, [...CHART_KUSTOMIZE_CONTROLLER_ARGS]);
+    assert.ok(c.args.includes('--watch-label-selector=k0rdent.mirantis.com/managed=true'));
+    assert.deepEqual(c.env?.find((e) => e.name === 'RUNTIME_NAMESPACE')?.valueFrom, {
+      fieldRef: { fieldPath: 'metadata.namespace' },
+    });
+    assert.equal(kc.spec.template.spec.serviceAccountName, 'ksm-flux-kustomize-controller');
+    for (const [k, v] of Object.entries(kc.spec.selector.matchLabels))
+      assert.equal(kc.spec.template.metadata.labels[k], v);
+    // Its selector does not pick the adapter's pods, nor theirs it.
+    for (const d of ['ksm-flux', 'ksm-flux-worker'].map((n) => find<Deployment>(defaults, 'Deployment', n))) {
+      const sel = Object.entries(d.spec.selector.matchLabels);
+      assert.ok(
+        !sel.every(([k, v]) => kc.spec.template.metadata.labels[k] === v),
+        `${d.metadata.name} selects only its pods`,
+      );
+    }
+
+    // RBAC: at least what kustomize-controller declares it needs (config/rbac/role.yaml of its module zip).
+    const mod = `github.com/fluxcd/kustomize-controller@v${versions.kustomizeController}`;
+    const dir = (
+      JSON.parse(
+        execFileSync('go', ['mod', 'download', '-json', mod], {
+          encoding: 'utf8',
+          env: { ...process.env, GOFLAGS: '-mod=mod', GOWORK: 'off' },
+        }),
+      ) as { Dir: string }
+    ).Dir;
+    const upstream = YAML.parse(fs.readFileSync(path.join(dir, 'config', 'rbac', 'role.yaml'), 'utf8')) as {
+      rules: Rule[];
+    };
+    const role = find(defaults, 'ClusterRole', 'ksm-flux-kustomize-controller-ksm-flux');
+    const granted = ruleSet(role.rules as Rule[]);
+    for (const need of ruleSet(upstream.rules)) assert.ok(granted.has(need), `kustomize-controller needs ${need}`);
+    assert.deepEqual([...granted].sort(), [...ruleSet(upstream.rules)].sort(), 'and nothing more');
+    const binding = find(defaults, 'ClusterRoleBinding', 'ksm-flux-kustomize-controller-ksm-flux');
+    assert.deepEqual(binding.subjects, [
+      { kind: 'ServiceAccount', name: 'ksm-flux-kustomize-controller', namespace: 'ksm-flux' },
+    ]);
+    const le = find(defaults, 'Role', 'ksm-flux-kustomize-controller-leader-election');
+    assert.ok(ruleSet(le.rules as Rule[]).has('coordination.k8s.io|leases|update'));
+
+    // crds/: the Kustomization CRD, byte for byte the one the testenv installs (from the same module zip).
+    assert.equal(
+      fs.readFileSync(path.join(chartDir, 'crds', 'kustomize.toolkit.fluxcd.io_kustomizations.yaml'), 'utf8'),
+      fs.readFileSync(path.join(toolPaths().crdDir, 'kustomize.toolkit.fluxcd.io_kustomizations.yaml'), 'utf8'),
+    );
+
+    // Local (self-management) Kustomizations need cluster-admin: only when asked.
+    const admin = parseManifests(await helmTemplate({ set: { 'kustomizeController.clusterAdmin': true } }));
+    const adminBinding = admin.find(
+      (o) => o.kind === 'ClusterRoleBinding' && (o.roleRef as { name: string }).name === 'cluster-admin',
+    );
+    assert.deepEqual(adminBinding?.subjects, [
+      { kind: 'ServiceAccount', name: 'ksm-flux-kustomize-controller', namespace: 'ksm-flux' },
+    ]);
+  });
+
+  it('kcm mode without the kustomize-controller: the SMP names only what runs', async () => {
+    const objs = parseManifests(await helmTemplate({ set: { 'kustomizeController.enabled': false } }));
+    assert.deepEqual(objs.filter(isKustomizeController), []);
+    assert.deepEqual(
+      find<Smp>(objs, 'StateManagementProvider').spec.provisioner.map((p) => `${p.namespace}/${p.name}`),
+      ['kcm-system/helm-controller', 'kcm-system/source-controller'],
+    );
+  });
+
+  it('standalone mode: no kustomize-controller of ours, the SMP names the separate Flux, the adapter is told', async () => {
+    const objs = parseManifests(
+      await helmTemplate({ set: { 'flux.mode': 'standalone', 'flux.standalone.namespace': 'flux' } }),
+    );
+    assert.deepEqual(objs.filter(isKustomizeController), [], 'a standalone Flux has its own');
+    assert.deepEqual(
+      find<Smp>(objs, 'StateManagementProvider').spec.provisioner.map((p) => `${p.namespace}/${p.name}`),
+      ['flux/helm-controller', 'flux/kustomize-controller', 'flux/source-controller'],
+    );
+    for (const n of ['ksm-flux', 'ksm-flux-worker'])
+      assert.equal(flags(container(find<Deployment>(objs, 'Deployment', n)).args).get('flux-mode'), 'standalone');
+  });
+
   it('rejects invalid values (values.schema.json)', async () => {
+    await assert.rejects(helmTemplate({ set: { 'flux.mode': 'both' } }), /flux\/mode/);
     await assert.rejects(helmTemplate({ set: { 'adapter.name': 'Not_A_Label' } }), /adapter\/name/);
     await assert.rejects(helmTemplate({ set: { 'temporal.address': 'no-port' } }), /temporal\/address/);
     await assert.rejects(helmTemplate({ set: { unknownKey: 1 } }), /additional properties 'unknownKey'/);
@@ -422,7 +553,7 @@ describe('chart charts/ksm-flux (real helm)', () => {
           'application/apply-patch+yaml',
         );
         assert.equal(got.metadata.name, o.metadata.name);
-        if (o.kind === 'Deployment') assert.ok([3, 5].includes(got.spec.replicas));
+        if (o.kind === 'Deployment' && !isKustomizeController(o)) assert.ok([3, 5].includes(got.spec.replicas));
       }
     });
   });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { condition, fluxVerdict } from '../../src/core/fluxState';
+import { UNCLAIMED_AFTER_MS, condition, fluxVerdict, neverReconciled } from '../../src/core/fluxState';
 import type { FluxObservation } from '../../src/core/types';
 import { cond, fluxObs } from './fixtures';
 
@@ -15,7 +15,42 @@ interface Row {
   message?: RegExp;
 }
 
+/** An object no controller has touched: what the API server holds right after our apply. */
+const untouched = { fluxFinalizer: false, conditions: [], observedGeneration: -1 };
+
 const rows: Row[] = [
+  {
+    name: 'Kustomization nobody picked up for 60 s → Pending naming the missing kustomize-controller',
+    obs: ks({ ...untouched, unclaimedForMs: 60_000 }),
+    state: 'Pending',
+    message: /^NoController: no kustomize-controller has picked up Kustomization .* within 60s.*kustomizeController/,
+  },
+  {
+    name: 'HelmRelease nobody picked up for 60 s → Pending naming helm-controller and the watch label',
+    obs: hr({ ...untouched, unclaimedForMs: 120_000 }),
+    state: 'Pending',
+    message: /^NoController: no helm-controller .*k0rdent\.mirantis\.com\/managed=true/,
+  },
+  {
+    name: 'not picked up yet, but for less than 60 s → Provisioning (a controller may be on its way)',
+    obs: ks({ ...untouched, unclaimedForMs: 59_999 }),
+    state: 'Provisioning',
+  },
+  {
+    name: 'no age known (older observations) → Provisioning, as before',
+    obs: ks({ ...untouched }),
+    state: 'Provisioning',
+  },
+  {
+    name: 'a controller added its finalizer (first reconcile under way) → not unclaimed, Provisioning',
+    obs: ks({ ...untouched, fluxFinalizer: true, unclaimedForMs: 600_000 }),
+    state: 'Provisioning',
+  },
+  {
+    name: 'deleting wins over unclaimed',
+    obs: ks({ ...untouched, deleting: true, unclaimedForMs: 600_000 }),
+    state: 'Deleting',
+  },
   {
     name: 'deleting → Deleting (whatever the conditions say)',
     obs: hr({ deleting: true, conditions: [cond('Ready', 'True', 'InstallSucceeded', '', 1)] }),
@@ -205,5 +240,15 @@ describe('condition', () => {
     const o = hr({ conditions: [cond('Reconciling', 'True', 'Progressing'), cond('Ready', 'False', 'X')] });
     assert.equal(condition(o, 'Ready')?.reason, 'X');
     assert.equal(condition(o, 'Stalled'), undefined);
+  });
+});
+
+describe('neverReconciled', () => {
+  test('true only without finalizer, conditions and observed generation', () => {
+    assert.equal(neverReconciled(untouched), true);
+    assert.equal(neverReconciled({ ...untouched, fluxFinalizer: true }), false);
+    assert.equal(neverReconciled({ ...untouched, observedGeneration: 1 }), false);
+    assert.equal(neverReconciled({ ...untouched, conditions: [cond('Ready', 'Unknown', 'Progressing')] }), false);
+    assert.equal(UNCLAIMED_AFTER_MS, 60_000);
   });
 });

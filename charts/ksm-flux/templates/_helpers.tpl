@@ -63,6 +63,7 @@ app.kubernetes.io/part-of: k0rdent
 - {{ printf "--temporal-api-key-file=%s/%s" (include "ksm-flux.apiKeyDir" .) .Values.temporal.apiKey.key | quote }}
 {{- end }}
 - {{ printf "--adapter-name=%s" (include "ksm-flux.adapterName" .) | quote }}
+- {{ printf "--flux-mode=%s" .Values.flux.mode | quote }}
 - {{ printf "--log-level=%s" .Values.logLevel | quote }}
 - {{ printf "--metrics-addr=:%v" .Values.metrics.port | quote }}
 - {{ printf "--health-addr=:%v" .Values.health.port | quote }}
@@ -179,4 +180,19 @@ affinity:
 tolerations:
   {{- toYaml . | nindent 2 }}
 {{- end }}
+{{- end }}
+
+{{/* kcm mode with the chart's kustomize-controller. */}}
+{{- define "ksm-flux.kustomizeControllerEnabled" -}}
+{{- if and (eq .Values.flux.mode "kcm") .Values.kustomizeController.enabled -}}true{{- end -}}
+{{- end }}
+
+{{- define "ksm-flux.kustomizeControllerName" -}}
+{{- printf "%s-kustomize-controller" (include "ksm-flux.adapterName" .) -}}
+{{- end }}
+
+{{/* Labels of the kustomize-controller's objects (its own component, so selectors never mix it with ours). */}}
+{{- define "ksm-flux.kustomizeControllerLabels" -}}
+{{ include "ksm-flux.labels" . }}
+app.kubernetes.io/component: kustomize-controller
 {{- end }}
