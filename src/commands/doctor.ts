@@ -1,8 +1,13 @@
 // `ksm-flux doctor`: is this installation able to work? Temporal reachable, CRDs served at the versions we
 // use, the StateManagementProvider's readiness rules true (evaluated here with a CEL library, naming the
-// failing rule), and RBAC: a SelfSubjectAccessReview per permission the adapter needs.
+// failing rule), the Flux controllers the --flux-mode needs (src/core/fluxControllerCheck.ts), and RBAC: a
+// SelfSubjectAccessReview per permission the adapter needs.
 import { evaluate } from '@marcbachmann/cel-js';
+import { LABEL_MANAGED_BY, MANAGED_BY } from '../api/constants';
 import { StateManagementProvider, parseObject } from '../api/k0rdent';
+import { observeFlux } from '../activities/observe';
+import { checkFluxControllers, type FluxObjectEvidence, type ProvisionerEvidence } from '../core/fluxControllerCheck';
+import { neverReconciled, unclaimedVerdict } from '../core/fluxState';
 import type { Config } from '../config';
 import { KubeClient, type KubeObject } from '../kube/client';
 import { paths } from '../kube/paths';
@@ -65,6 +70,37 @@ async function getObject(
   );
 }
 
+function deploymentArgs(d: KubeObject): string[] {
+  const spec = d.spec as { template?: { spec?: { containers?: { args?: string[] }[] } } } | undefined;
+  return spec?.template?.spec?.containers?.[0]?.args ?? [];
+}
+
+/** Our HelmReleases/Kustomizations in every namespace (none when their CRD is not served). */
+async function ourFluxObjects(kube: KubeClient): Promise<FluxObjectEvidence[]> {
+  const out: FluxObjectEvidence[] = [];
+  const now = Date.now();
+  for (const [kind, p] of [
+    ['HelmRelease', paths.helmReleases()],
+    ['Kustomization', paths.kustomizations()],
+  ] as const) {
+    const items = await kube
+      .list(p, `${LABEL_MANAGED_BY}=${MANAGED_BY}`)
+      .then((l) => l.items)
+      .catch(() => []);
+    for (const raw of items) {
+      const o = observeFlux(raw, kind, now);
+      out.push({
+        kind,
+        namespace: o.namespace,
+        name: o.name,
+        reconciled: !neverReconciled(o),
+        unclaimed: !!unclaimedVerdict(o),
+      });
+    }
+  }
+  return out;
+}
+
 export async function runChecks(cfg: Config, opts: { smp?: string } = {}): Promise<Check[]> {
   const checks: Check[] = [];
   const add = (name: string, ok: boolean, detail: string) => checks.push({ name, ok, detail });
@@ -94,13 +130,18 @@ export async function runChecks(cfg: Config, opts: { smp?: string } = {}): Promi
       try {
         const d = await discover(kube, `${g}/${v}`);
         const ok = !!d?.resources.some((x) => x.name === r);
-        add(`crd ${r}.${g}`, ok, ok ? `${g}/${v} served` : `${g}/${v} ${r} is not served: install the CRD`);
+        const hint =
+          r === 'kustomizations' && cfg.fluxMode === 'kcm'
+            ? " (kcm's chart does not install it: the ksm-flux chart's crds/ has it)"
+            : '';
+        add(`crd ${r}.${g}`, ok, ok ? `${g}/${v} served` : `${g}/${v} ${r} is not served: install the CRD${hint}`);
       } catch (e) {
         add(`crd ${r}.${g}`, false, (e as Error).message);
       }
     }
 
     // StateManagementProviders that name this adapter (or the one asked for)
+    const provisionerSets: { smp: string; evidence: ProvisionerEvidence[] }[] = [];
     try {
       const smps = (await kube.list(paths.smps())).items
         .map((o) => parseObject(StateManagementProvider, o, `StateManagementProvider ${o.metadata.name}`))
@@ -119,6 +160,8 @@ export async function runChecks(cfg: Config, opts: { smp?: string } = {}): Promi
         );
       for (const smp of smps) {
         const n = `smp ${smp.metadata.name}`;
+        const evidence: ProvisionerEvidence[] = [];
+        provisionerSets.push({ smp: smp.metadata.name, evidence });
         add(
           `${n} status`,
           smp.status?.ready === true,
@@ -131,6 +174,13 @@ export async function runChecks(cfg: Config, opts: { smp?: string } = {}): Promi
           const what = `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}`;
           try {
             const obj = await getObject(kube, ref);
+            if (role === 'provisioner' && ref.kind === 'Deployment')
+              evidence.push({
+                namespace: ref.namespace ?? 'default',
+                name: ref.name,
+                found: !!obj,
+                ...(obj ? { args: deploymentArgs(obj) } : {}),
+              });
             if (!obj) {
               add(`${n} ${role}`, false, `${what} not found`);
               continue;
@@ -151,6 +201,16 @@ export async function runChecks(cfg: Config, opts: { smp?: string } = {}): Promi
       }
     } catch (e) {
       add('smp', false, (e as Error).message);
+    }
+
+    // The Flux controllers this mode needs: from the SMPs' provisioners, else from what happened to our objects.
+    try {
+      const objects = await ourFluxObjects(kube);
+      for (const { smp, evidence } of provisionerSets.length ? provisionerSets : [{ smp: '', evidence: [] }])
+        for (const f of checkFluxControllers(cfg.fluxMode, evidence, objects))
+          add(`flux ${f.controller} (${cfg.fluxMode} mode${smp ? `, smp ${smp}` : ''})`, f.ok, f.detail);
+    } catch (e) {
+      add(`flux controllers (${cfg.fluxMode} mode)`, false, (e as Error).message);
     }
 
     // RBAC of the identity this runs as

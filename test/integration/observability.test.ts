@@ -192,6 +192,11 @@ describe('observability', () => {
       ),
     );
     assert.match(outText, /FAIL\s+smp \S+ provisionerCRD\s+widgets\.example\.com v1 is not served/);
+    // kcm mode (the default) needs a kustomize-controller; this SMP names none.
+    assert.match(
+      outText,
+      /FAIL\s+flux kustomize-controller \(kcm mode, smp \S+\)\s+no kustomize-controller \(Kustomize and Resources services need it.*the SMP names no kustomize-controller provisioner/,
+    );
     assert.match(outText, /ok\s+rbac patch servicesets\/status\.k0rdent\.mirantis\.com/);
     assert.match(outText, /checks failed/);
 
