@@ -92,6 +92,18 @@ function readyz(port: number): Promise<boolean> {
   });
 }
 
+/** Where each started controller serves /metrics and /readyz: DIR/flux-endpoints.json, by process name. */
+export type FluxEndpoints = Record<string, { metrics: string; health: string }>;
+const endpointsFile = (dir: string) => path.join(dir, 'flux-endpoints.json');
+
+export function fluxEndpoints(dir: string): FluxEndpoints {
+  try {
+    return JSON.parse(fs.readFileSync(endpointsFile(dir), 'utf8')) as FluxEndpoints;
+  } catch {
+    return {};
+  }
+}
+
 export interface StartFluxOptions {
   mode?: FluxMode;
   /** Which controllers (default all three). */
@@ -127,6 +139,7 @@ export async function startFluxControllers(
   // insecure TLS stay off (--insecure-kubeconfig-exec/-tls).
   const env = { ...process.env, KUBECONFIG: kubeconfig };
   const started: { proc: Started; health: number }[] = [];
+  const endpoints = fluxEndpoints(dir);
   try {
     for (const c of controllers) {
       const health = nextPort();
@@ -138,7 +151,9 @@ export async function startFluxControllers(
       }
       const args = processArgs(podArgs(mode, c), placement);
       started.push({ proc: startDetached(dir, `${prefix}${c}`, path.join(fluxDir, c), args, env), health });
+      endpoints[`${prefix}${c}`] = { metrics: placement.metricsAddr, health: placement.healthAddr };
     }
+    fs.writeFileSync(endpointsFile(dir), JSON.stringify(endpoints, null, 2));
     await Promise.all(
       started.map(({ proc, health }) =>
         waitUntil(`${proc.name} /readyz on ${loopback(health)}`, () => readyz(health), {
