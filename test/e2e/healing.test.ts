@@ -4,6 +4,8 @@
 //   with no human action.
 // - Pause freezes what Flux does: a service removed while paused stays installed on the target; when the pause
 //   annotation goes, helm-controller really uninstalls it (nothing orphaned).
+// - A cluster being deleted: its services are let go at once (suspended, so helm-controller skips the uninstall)
+//   instead of uninstalling from, or waiting out the deletion timeout on, a cluster that is going away.
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import path from 'node:path';
@@ -41,7 +43,7 @@ import {
 const CHARTS = path.resolve(__dirname, '..', 'fixtures', 'charts');
 const SCENARIO_TIMEOUT = 8 * 60_000;
 
-describe('end to end: self-healing and pause with real Flux', () => {
+describe('end to end: self-healing, pause and a cluster going away, with real Flux', () => {
   const { kube } = testEnv();
   const workDir = path.join(process.env.KSM_FLUX_TESTENV_DIR ?? os.tmpdir(), `e2e-heal-${process.pid}`);
   let target: TargetCluster;
@@ -217,6 +219,48 @@ describe('end to end: self-healing and pause with real Flux', () => {
       );
       await kube.delete(paths.serviceSet(ns, 'paused'));
       await waitFor(ns, 'gone', async () => !(await getServiceSet(kube, ns, 'paused')));
+    },
+  );
+
+  it(
+    'a cluster being deleted: its services are let go at once (helm-controller skips the uninstall), with an Event',
+    { timeout: SCENARIO_TIMEOUT },
+    async (t) => {
+      const ns = await clusterNamespace('e2e-going', [{ template: 'e2e-app-1-0-0', chart: 'e2e-app' }]);
+      // The ClusterDeployment whose deletion kcm has started (a finalizer keeps it while the cluster goes).
+      const cdPath = `/apis/k0rdent.mirantis.com/v1beta1/namespaces/${ns}/clusterdeployments`;
+      await kube.create(cdPath, {
+        apiVersion: 'k0rdent.mirantis.com/v1beta1',
+        kind: 'ClusterDeployment',
+        metadata: { name: 'workload', namespace: ns, finalizers: ['test.ksm-flux/hold'] },
+        spec: { template: 'some-cluster-template' },
+      });
+      await createServiceSet(kube, {
+        namespace: ns,
+        name: 'going',
+        provider: smp,
+        cluster: 'workload',
+        config: { interval: '1m', deletionTimeout: '5m' },
+        services: [{ name: 'left', namespace: 'e2e-going', template: 'e2e-app-1-0-0', version: '1.0.0' }],
+      });
+      await waitFor(ns, 'deployed', async () => (await getServiceSet(kube, ns, 'going'))?.status?.deployed === true);
+      const t0 = Date.now();
+      await kube.delete(`${cdPath}/workload`);
+      await kube.delete(paths.serviceSet(ns, 'going'));
+      await waitFor(ns, 'ServiceSet gone', async () => !(await getServiceSet(kube, ns, 'going')), 60_000);
+      t.diagnostic(`ServiceSet gone ${since(t0)} after the cluster's deletion began (deletion timeout: 5m)`);
+      assert.deepEqual(
+        (await helmReleaseRecords(target, 'e2e-going', 'left')).map((r) => r.status),
+        ['deployed'],
+        'no uninstall was attempted on a cluster that is going away',
+      );
+      const ev = await eventually('ClusterGoingAway event', async () =>
+        (await kube.list(paths.events(ns))).items.find(
+          (e: any) => e.reason === 'ClusterGoingAway' && e.regarding?.name === 'going',
+        ),
+      );
+      assert.match((ev as any).note, new RegExp(`ClusterDeployment ${ns}/workload is being deleted`));
+      await kube.mergePatch(`${cdPath}/workload`, { metadata: { finalizers: null } });
     },
   );
 });
