@@ -76,6 +76,15 @@ export function fluxVerdict(o: FluxObservation): FluxVerdict {
     if ((FLUX_WAITING_REASONS as readonly string[]).includes(ready.reason)) {
       return { state: 'Provisioning', message: describe(ready), confirmed: false };
     }
+    // A valuesFrom ConfigMap/Secret that does not exist yet is an input not there yet, not a failure: the
+    // watcher wakes the ServiceSet when it appears (src/core/references).
+    if (ready.reason === 'ValuesError' && /not found/i.test(ready.message)) {
+      return {
+        state: 'Provisioning',
+        message: `waiting for a valuesFrom object: ${describe(ready)}`,
+        confirmed: false,
+      };
+    }
     // HelmRelease: the failed action must have been attempted for this generation.
     const attempted =
       o.kind === 'Kustomization' ||

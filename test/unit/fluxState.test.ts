@@ -20,6 +20,31 @@ const untouched = { fluxFinalizer: false, conditions: [], observedGeneration: -1
 
 const rows: Row[] = [
   {
+    name: 'HelmRelease ValuesError, its valuesFrom ConfigMap not found yet → Provisioning (waiting), not Failed',
+    obs: hr({
+      lastAttemptedGeneration: 1,
+      conditions: [
+        cond(
+          'Ready',
+          'False',
+          'ValuesError',
+          "could not resolve ConfigMap chart values reference 'ns/common' with key 'values.yaml': configmaps \"common\" not found",
+          1,
+        ),
+      ],
+    }),
+    state: 'Provisioning',
+    message: /^waiting for a valuesFrom object: ValuesError/,
+  },
+  {
+    name: 'HelmRelease ValuesError for another reason (bad YAML in the object) → Failed',
+    obs: hr({
+      lastAttemptedGeneration: 1,
+      conditions: [cond('Ready', 'False', 'ValuesError', 'unable to read values: yaml: line 2: mapping values', 1)],
+    }),
+    state: 'Failed',
+  },
+  {
     name: 'Kustomization nobody picked up for 60 s → Pending naming the missing kustomize-controller',
     obs: ks({ ...untouched, unclaimedForMs: 60_000 }),
     state: 'Pending',
