@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the real servers ksm-flux tests and the demo run against, from Go module sources only,
 # into a cache outside the repo keyed by version. Anything already built is skipped.
-# Usage: scripts/build-tools.sh [k8s] [etcd] [temporal] [crds] [flux] [helm] [temporal-server]   (default: k8s etcd temporal crds)
+# Usage: scripts/build-tools.sh [k8s] [etcd] [temporal] [crds] [flux] [helm] [temporal-server] [kcm]   (default: k8s etcd temporal crds)
 set -euo pipefail
 
 K8S_VERSION=${K8S_VERSION:-1.36.3}
@@ -16,6 +16,10 @@ HELM_VERSION=${HELM_VERSION:-3.19.0}
 # v1.5.1 is server 1.29.1 with UI 2.42.1), built as a standalone server, its SQL schema tool and the Web UI server.
 TEMPORAL_SERVER_VERSION=${TEMPORAL_SERVER_VERSION:-1.29.1}
 TEMPORAL_UI_VERSION=${TEMPORAL_UI_VERSION:-2.42.1}
+# kcm's controller manager is built from a source extract (its module is not served by the Go module proxy); the
+# commit names the cache entry. The Cluster API Cluster CRD comes from that module's zip (kcm lists Clusters).
+KCM_COMMIT=${KCM_COMMIT:-8373a24}
+CAPI_VERSION=${CAPI_VERSION:-1.13.4}
 # Module versions a Flux controller build needs that the Go module proxy does not serve (403), each with the nearest
 # served stand-in; applied only while the original is unserved, and logged. The helm/v4 fork v4.2.4-flux.1 (a
 # pre-release of v4.2.4; it adds the HC#1545 fix) looks like a patched v4.2.3: v4.2.3's requirements fit HC v1.6.3's
@@ -24,6 +28,7 @@ TEMPORAL_UI_VERSION=${TEMPORAL_UI_VERSION:-2.42.1}
 FLUX_SUBSTITUTES=${FLUX_SUBSTITUTES:-github.com/fluxcd/helm/v4@v4.2.4-flux.1=helm.sh/helm/v4@v4.2.3 github.com/fluxcd/pkg/artifact@v0.18.2=github.com/fluxcd/pkg/artifact@v0.18.1}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 SHARED_CRDS=${KSM_FLUX_SHARED_CRDS:-$REPO/../shared/crds}
+KCM_SRC=${KSM_FLUX_KCM_SRC:-$REPO/../shared/kcm/kcm-src-$KCM_COMMIT-min.tar.gz}
 CACHE=${KSM_FLUX_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ksm-flux}
 
 export GOWORK=off GOFLAGS=-mod=mod GOTOOLCHAIN=local
@@ -241,11 +246,72 @@ build_helm() {
   rm -rf "$out"; mv "$out.tmp" "$out"
 }
 
+# Runs a command in the background and logs every 30 s that it is still running (for long silent steps).
+with_heartbeat() { # $1 what, then the command
+  local what=$1; shift
+  "$@" &
+  local pid=$! t0=$SECONDS
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 1
+    if (((SECONDS - t0) % 30 == 0)) && kill -0 "$pid" 2>/dev/null; then log "$what: still running ($((SECONDS - t0))s)"; fi
+  done
+  wait "$pid"
+}
+
+# kcm's controller manager (k0rdent), its 21 CRDs from the same source, and the Cluster API Cluster CRD, into
+# kcm-<commit>/{kcm-manager,crds/}. `go build -v` names each package it compiles; we report a count against the
+# total so that the 4–5 min cold build shows progress.
+build_kcm() {
+  local out="$CACHE/kcm-$KCM_COMMIT"
+  if [ -x "$out/kcm-manager" ] && [ -f "$out/crds/.complete" ]; then log "kcm $KCM_COMMIT: cached in $out"; return; fi
+  [ -f "$KCM_SRC" ] || { log "kcm $KCM_COMMIT: source tarball $KCM_SRC is missing (set KSM_FLUX_KCM_SRC)"; exit 1; }
+  local w; w=$(scratch)
+  rm -rf "$out.tmp"; mkdir -p "$out.tmp/crds"
+  (
+    trap 'rm -rf "$w"' EXIT
+    tar xzf "$KCM_SRC" -C "$w"
+    local n
+    cp "$w"/templates/provider/kcm/templates/crds/*.yaml "$out.tmp/crds/"
+    n=$(find "$out.tmp/crds" -name '*.yaml' | wc -l)
+    [ "$n" -eq 21 ] || log "kcm $KCM_COMMIT: WARNING expected 21 kcm CRDs in the source, found $n"
+    local d
+    d=$(crd_dir "sigs.k8s.io/cluster-api@v$CAPI_VERSION" config/crd/bases) || { log "kcm: sigs.k8s.io/cluster-api@v$CAPI_VERSION could not be downloaded"; exit 1; }
+    cp "$d/cluster.x-k8s.io_clusters.yaml" "$out.tmp/crds/"
+    chmod u+w "$out.tmp/crds"/*.yaml
+    printf 'kcm %s: 21 CRDs from %s\nsigs.k8s.io/cluster-api v%s: Cluster CRD from its Go module zip\n' "$KCM_COMMIT" "$(basename "$KCM_SRC")" "$CAPI_VERSION" >"$out.tmp/crds/SOURCES"
+    touch "$out.tmp/crds/.complete"
+    log "kcm $KCM_COMMIT: $n kcm CRDs + the Cluster API Cluster CRD (v$CAPI_VERSION)"
+    cd "$w"
+    local total
+    # Listing the manager's packages downloads exactly the modules it needs (~140 on a cold module cache).
+    timed "kcm $KCM_COMMIT: modules" with_heartbeat "kcm modules" sh -c 'go list -deps ./cmd/ >"$1"' _ "$w/.deps"
+    total=$(wc -l <"$w/.deps")
+    log "kcm $KCM_COMMIT: compiling up to $total packages (already-built ones are skipped and not counted)…"
+    local ld="-s -w -X github.com/K0rdent/kcm/internal/build.Name=kcm -X github.com/K0rdent/kcm/internal/build.Commit=$KCM_COMMIT"
+    kcm_go_build() {
+      local n=0 t0=$SECONDS line
+      env CGO_ENABLED=0 go build -v -trimpath -ldflags "$ld" -o "$out.tmp/kcm-manager" ./cmd/ 2>&1 |
+        while IFS= read -r line; do
+          # A bare import path is a package being compiled; anything else (errors) is shown as is.
+          if [[ $line =~ ^[A-Za-z0-9._~/+-]+$ ]]; then
+            n=$((n + 1))
+            if ((n % 100 == 0)); then log "kcm: $n/$total packages compiled ($((SECONDS - t0))s)"; fi
+          else
+            printf '%s\n' "$line" >&2
+          fi
+        done
+    }
+    timed "kcm $KCM_COMMIT: kcm-manager" kcm_go_build
+    [ -x "$out.tmp/kcm-manager" ] || { log "kcm $KCM_COMMIT: build produced no binary"; exit 1; }
+  )
+  rm -rf "$out"; mv "$out.tmp" "$out"
+}
+
 targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=(k8s etcd temporal crds)
 T0=$SECONDS
 for t in "${targets[@]}"; do
   case $t in
-    k8s) build_k8s ;; etcd) build_etcd ;; temporal) build_temporal ;; crds) fetch_crds ;; flux) build_flux ;; helm) build_helm ;;
+    k8s) build_k8s ;; etcd) build_etcd ;; temporal) build_temporal ;; crds) fetch_crds ;; flux) build_flux ;; helm) build_helm ;; kcm) build_kcm ;;
     temporal-server) build_temporal_server ;;
     *) echo "unknown target $t" >&2; exit 2 ;;
   esac

@@ -36,18 +36,25 @@ const commands: Record<string, { summary: string; usage: string; details?: strin
   },
   dev: {
     summary: 'local demo: control plane, sample objects, adapter, and what to look at',
-    usage: 'ksm-flux dev [--dir DIR] [--no-flux]',
+    usage: 'ksm-flux dev [--dir DIR] [--no-flux] [--kcm | --no-kcm]',
+    details:
+      'Runs the real Flux controllers (kcm mode) unless --no-flux, and the real kcm when it is built (--kcm builds it,\n' +
+      '--no-kcm leaves it out): then the demo creates ClusterDeployments and MultiClusterServices and kcm turns them\n' +
+      'into the ServiceSets ksm-flux deploys. Without kcm, the demo writes the ServiceSets itself.',
   },
   testenv: {
     summary: 'local control plane for tests and the demo',
     usage:
-      'ksm-flux testenv build [--flux] [--helm] [--temporal postgres] | up [--dir DIR] [--flux [--flux-mode kcm|standalone]] [--temporal dev|postgres] | down [--dir DIR] | env [--dir DIR]',
+      'ksm-flux testenv build [--flux] [--helm] [--kcm] [--temporal postgres] | up [--dir DIR] [--flux [--flux-mode kcm|standalone]] [--kcm] [--temporal dev|postgres] | down [--dir DIR] | env [--dir DIR]',
     details:
       'build  builds kube-apiserver, kube-controller-manager, etcd, the Temporal CLI and fetches the CRDs into ~/.cache/ksm-flux (skips what is there)\n' +
+      "       --kcm also builds kcm's controller manager from ../shared/kcm and fetches its CRDs and the Cluster API Cluster CRD\n" +
       'up     starts etcd, kube-apiserver, kube-controller-manager and the Temporal dev server in DIR (default .testenv), installs the CRDs\n' +
       '       --temporal postgres: the production Temporal server on PostgreSQL (Debian package, installed if missing) with its Web UI\n' +
       "       --flux adds source-, helm- and kustomize-controller; --flux-mode kcm (default) starts them with kcm's chart arguments\n" +
       '       (label-filtered, as in a k0rdent install), standalone without the watch label selector\n' +
+      '       --kcm adds the Flux controllers (kcm mode) and the real kcm controller manager, with its installation objects\n' +
+      '       reported installed so that its ClusterDeployment and MultiClusterService controllers run\n' +
       'down   stops exactly the processes `up` started and removes DIR\n' +
       'env    prints DIR/env (KUBECONFIG, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_UI_URL)',
   },
@@ -69,7 +76,7 @@ function help(cmd?: string): string {
 async function main(argv: string[]): Promise<number> {
   const { positionals, flags } = parseArgs(
     argv,
-    new Set([...booleanFlags, 'help', 'flux', 'no-flux', 'no-wait', 'helm', 'json']),
+    new Set([...booleanFlags, 'help', 'flux', 'no-flux', 'no-wait', 'helm', 'json', 'kcm', 'no-kcm']),
   );
   const [cmd, ...rest] = positionals;
   if (!cmd || cmd === 'help') {
@@ -98,6 +105,7 @@ async function main(argv: string[]): Promise<number> {
           ...(flags.flux ? (['flux'] as const) : []),
           ...(flags.helm ? (['helm'] as const) : []),
           ...(flags.temporal === 'postgres' ? (['temporal-server'] as const) : []),
+          ...(flags.kcm ? (['kcm'] as const) : []),
         ]);
         process.stderr.write(`[testenv] build finished in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
         return 0;
@@ -113,7 +121,13 @@ async function main(argv: string[]): Promise<number> {
           process.stderr.write(`--flux-mode: expected kcm or standalone, got ${JSON.stringify(mode)}\n`);
           return 2;
         }
-        await tenv.up({ ...(dir ? { dir } : {}), flux: !!flags.flux, temporal, ...(mode ? { fluxMode: mode } : {}) });
+        await tenv.up({
+          ...(dir ? { dir } : {}),
+          flux: !!flags.flux,
+          kcm: !!flags.kcm,
+          temporal,
+          ...(mode ? { fluxMode: mode } : {}),
+        });
         process.stdout.write(tenv.envText(dir));
         return 0;
       }
@@ -132,6 +146,7 @@ async function main(argv: string[]): Promise<number> {
       return dev({
         ...(dir ? { dir } : {}),
         ...(flags.flux ? { flux: true } : flags['no-flux'] ? { flux: false } : {}),
+        ...(flags.kcm ? { kcm: true } : flags['no-kcm'] ? { kcm: false } : {}),
       });
     }
     default:

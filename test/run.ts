@@ -7,6 +7,11 @@
 //   tsx test/run.ts --e2e      end to end with real Flux controllers (prints the time of each scenario)
 //   tsx test/run.ts [files…]   only these files (integration env still started; with Flux when they are all
 //                              under test/e2e/)
+//
+// An e2e file that starts with the line `// testenv: kcm` runs against a control plane with the real kcm
+// controller manager too (testenv up --kcm). kcm owns StateManagementProvider status and validates every
+// ServiceTemplate, which the other e2e files play themselves, so those files get their own plane (kcm-free)
+// and the kcm files run after them on a second one.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -53,6 +58,15 @@ function runNodeTests(
     const child = spawn(process.execPath, args, { cwd: root, env, stdio: 'inherit' });
     child.on('exit', (code) => resolve(code ?? 1));
   });
+}
+
+/** Whether an e2e file asks for the real kcm (first line `// testenv: kcm`). */
+function needsKcm(file: string): boolean {
+  try {
+    return /^\/\/ testenv: kcm\b/.test(fs.readFileSync(path.resolve(root, file), 'utf8'));
+  } catch {
+    return false;
+  }
 }
 
 function tapCounts(file: string): { pass: number; fail: number; skipped: number } {
@@ -139,58 +153,98 @@ async function main() {
   const needsServers = files.some((f) => !f.startsWith('test/unit') && !f.startsWith('test/replay'));
   const artifacts = path.join(root, 'test-artifacts');
   fs.mkdirSync(artifacts, { recursive: true });
-  const tap = path.join(artifacts, `results-${process.pid}.tap`);
 
-  let env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' };
-  const dir = path.join(root, '.testenv', e2e ? `e2e-${process.pid}` : `test-${process.pid}`);
-  let code = 1;
-  const cleanup = async () => {
-    if (!needsServers) return;
+  const baseEnv: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' };
+  // One phase per control plane: e2e files that need kcm run after the others, on a plane with kcm.
+  const phases: { files: string[]; kcm: boolean }[] = e2e
+    ? [
+        { files: files.filter((f) => !needsKcm(f)), kcm: false },
+        { files: files.filter(needsKcm), kcm: true },
+      ].filter((p) => p.files.length > 0)
+    : [{ files, kcm: false }];
+  const taps: string[] = [];
+  let dir = '';
+  let code = 0;
+  let bundle: string | undefined;
+  const cleanup = async (phaseCode: number) => {
+    if (!needsServers || !dir) return;
     if (e2e) {
       await stopTargets(dir);
       // Controller, apiserver and target-cluster logs are what explains an e2e failure: keep them.
-      if (code !== 0 || process.env.KSM_FLUX_KEEP_LOGS) keepLogs(dir, path.join(artifacts, `e2e-logs-${process.pid}`));
+      if (phaseCode !== 0 || process.env.KSM_FLUX_KEEP_LOGS)
+        keepLogs(
+          dir,
+          path.join(artifacts, `e2e-logs-${process.pid}${path.basename(dir).includes('kcm') ? '-kcm' : ''}`),
+        );
     }
     await down({ dir, quiet: true }).catch(() => undefined);
   };
-  process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
-  process.on('SIGTERM', () => void cleanup().then(() => process.exit(143)));
-  try {
-    if (needsServers) {
-      await ensureBuilt(
-        // temporal-server: test/integration/temporal-postgres.test.ts runs the adapter on the production server.
-        e2e
-          ? ['crds', 'etcd', 'k8s', 'temporal', 'flux', 'helm']
-          : ['crds', 'etcd', 'k8s', 'temporal', 'temporal-server'],
-      );
-      const t0 = Date.now();
-      // KSM_FLUX_TEMPORAL=postgres runs the suites on the production Temporal server instead of the dev server.
-      const temporal = process.env.KSM_FLUX_TEMPORAL === 'postgres' ? 'postgres' : 'dev';
-      const s = await up({ dir, flux: e2e, temporal });
-      process.stderr.write(`[test] control plane up in ${Date.now() - t0} ms (${dir})\n`);
-      env = { ...env, ...envOf(s), KSM_FLUX_TESTENV_DIR: dir };
-    }
-    if (needsServers) {
-      // Bundle the workflows once for every worker the tests start.
-      const bundle = path.join(artifacts, 'workflow-bundle.js');
-      const t1 = Date.now();
-      await bundleTo(bundle);
-      process.stderr.write(`[test] workflow bundle in ${Date.now() - t1} ms\n`);
-      env.KSM_FLUX_WORKFLOW_BUNDLE = bundle;
-    }
-    // e.g. --test-name-pattern=Conflict runs one e2e scenario (the suite's setup still runs).
-    code = await runNodeTests(
-      files,
-      env,
-      tap,
-      argv.filter((a) => a.startsWith('--test-name-pattern=')),
+  process.on('SIGINT', () => void cleanup(1).then(() => process.exit(130)));
+  process.on('SIGTERM', () => void cleanup(1).then(() => process.exit(143)));
+  if (needsServers) {
+    const kcm = phases.some((p) => p.kcm);
+    // The demo's e2e test runs the real kcm too: an e2e run builds it either way.
+    await ensureBuilt(
+      e2e
+        ? [
+            'crds',
+            'etcd',
+            'k8s',
+            'temporal',
+            'flux',
+            'helm',
+            ...(kcm || argv.includes('--e2e') ? (['kcm'] as const) : []),
+          ]
+        : // temporal-server: test/integration/temporal-postgres.test.ts runs the adapter on the production server.
+          ['crds', 'etcd', 'k8s', 'temporal', 'temporal-server'],
     );
-  } finally {
-    await cleanup();
   }
-  const c = tapCounts(tap);
+  for (const [i, phase] of phases.entries()) {
+    let env = baseEnv;
+    const tap = path.join(artifacts, `results-${process.pid}${i ? `-${i}` : ''}.tap`);
+    taps.push(tap);
+    dir = path.join(root, '.testenv', `${e2e ? 'e2e' : 'test'}-${process.pid}${phase.kcm ? '-kcm' : ''}`);
+    let phaseCode = 1;
+    try {
+      if (needsServers) {
+        const t0 = Date.now();
+        // KSM_FLUX_TEMPORAL=postgres runs the suites on the production Temporal server instead of the dev server.
+        const temporal = process.env.KSM_FLUX_TEMPORAL === 'postgres' ? 'postgres' : 'dev';
+        const s = await up({ dir, flux: e2e, kcm: phase.kcm, temporal });
+        process.stderr.write(
+          `[test] control plane${phase.kcm ? ' with kcm' : ''} up in ${Date.now() - t0} ms (${dir})` +
+            `${s.kcmControllersMs ? `; kcm's ClusterDeployment/MultiClusterService controllers ran after ${s.kcmControllersMs} ms` : ''}\n`,
+        );
+        env = { ...env, ...envOf(s), KSM_FLUX_TESTENV_DIR: dir };
+        if (!bundle) {
+          // Bundle the workflows once for every worker the tests start.
+          bundle = path.join(artifacts, 'workflow-bundle.js');
+          const t1 = Date.now();
+          await bundleTo(bundle);
+          process.stderr.write(`[test] workflow bundle in ${Date.now() - t1} ms\n`);
+        }
+        env.KSM_FLUX_WORKFLOW_BUNDLE = bundle;
+      }
+      // e.g. --test-name-pattern=Conflict runs one e2e scenario (the suite's setup still runs).
+      phaseCode = await runNodeTests(
+        phase.files,
+        env,
+        tap,
+        argv.filter((a) => a.startsWith('--test-name-pattern=')),
+      );
+    } finally {
+      await cleanup(phaseCode);
+    }
+    if (phaseCode !== 0) code = phaseCode;
+  }
+  const counts = taps.map(tapCounts);
+  const c = {
+    pass: counts.reduce((n, x) => n + x.pass, 0),
+    fail: counts.reduce((n, x) => n + x.fail, 0),
+    skipped: counts.reduce((n, x) => n + x.skipped, 0),
+  };
   if (e2e) {
-    const rows = tapDurations(tap);
+    const rows = taps.flatMap(tapDurations);
     if (rows.length) {
       const w = Math.max(...rows.map((r) => r.name.length));
       process.stdout.write(`\nscenario times:\n`);

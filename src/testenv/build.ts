@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { toolPaths } from './versions';
 
-export type BuildTarget = 'k8s' | 'etcd' | 'temporal' | 'crds' | 'flux' | 'helm' | 'temporal-server';
+export type BuildTarget = 'k8s' | 'etcd' | 'temporal' | 'crds' | 'flux' | 'helm' | 'temporal-server' | 'kcm';
 export const baseTargets: BuildTarget[] = ['crds', 'etcd', 'k8s', 'temporal'];
 
 const repoRoot = path.resolve(__dirname, '..', '..');
@@ -26,6 +26,7 @@ export function missingTargets(targets: BuildTarget[]): BuildTarget[] {
       ['temporal-server', 'temporal-sql-tool', 'temporal-ui-server'].every((b) =>
         fs.existsSync(path.join(t.temporalServerDir, b)),
       ),
+    kcm: () => fs.existsSync(t.kcmManager) && fs.existsSync(path.join(t.kcmCrdDir, '.complete')),
   };
   return targets.filter((x) => !present[x]());
 }

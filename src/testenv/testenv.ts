@@ -33,6 +33,10 @@ export interface TestenvState {
   cleanupDirs?: string[];
   /** Which Flux the controllers imitate (src/testenv/fluxModes.ts); set with flux. */
   fluxMode?: FluxMode;
+  /** The real kcm controller manager runs (with its CRDs and installation objects). */
+  kcm?: boolean;
+  /** Milliseconds from the start of `up` until kcm's ClusterDeployment/MultiClusterService controllers ran. */
+  kcmControllersMs?: number;
 }
 
 export type TemporalBackend = 'dev' | 'postgres';
@@ -42,6 +46,8 @@ export interface UpOptions {
   flux?: boolean;
   /** kcm (default: kcm's label-filtered Flux plus our filtered kustomize-controller) or standalone (unfiltered). */
   fluxMode?: FluxMode;
+  /** Also the real kcm controller manager (implies flux: a k0rdent install runs Flux). */
+  kcm?: boolean;
   /** Extra arguments for the Temporal dev server (e.g. dynamic config). */
   temporalArgs?: string[];
   temporal?: TemporalBackend;
@@ -108,17 +114,29 @@ export async function up(opts: UpOptions = {}): Promise<TestenvState> {
   const existing = readState(dir);
   const backend = opts.temporal ?? 'dev';
   const fluxMode = opts.fluxMode ?? 'kcm';
+  // kcm runs with kcm's own (label-filtered) Flux.
+  if (opts.kcm && fluxMode !== 'kcm')
+    throw new Error('--kcm runs Flux in kcm mode; --flux-mode standalone does not go with it');
+  const flux = !!opts.flux || !!opts.kcm;
   if (
     existing &&
     (await isUp(existing)) &&
-    (!opts.flux || (existing.flux && (existing.fluxMode ?? 'kcm') === fluxMode)) &&
+    (!flux || (existing.flux && (existing.fluxMode ?? 'kcm') === fluxMode)) &&
+    (!opts.kcm || existing.kcm) &&
     (existing.temporalBackend ?? 'dev') === backend
   ) {
     say(`already up in ${dir}`);
     return existing;
   }
   if (existing) await down({ dir, quiet: true });
-  const targets: BuildTarget[] = ['crds', 'etcd', 'k8s', 'temporal', ...(opts.flux ? (['flux'] as BuildTarget[]) : [])];
+  const targets: BuildTarget[] = [
+    'crds',
+    'etcd',
+    'k8s',
+    'temporal',
+    ...(flux ? (['flux'] as BuildTarget[]) : []),
+    ...(opts.kcm ? (['kcm'] as BuildTarget[]) : []),
+  ];
   if (backend === 'postgres') targets.push('temporal-server');
   await ensureBuilt(targets);
   if (backend === 'postgres') await ensurePostgresInstalled(say);
@@ -130,6 +148,8 @@ export async function up(opts: UpOptions = {}): Promise<TestenvState> {
     fs.writeFileSync(stateFile(dir), JSON.stringify({ dir, procs, ...partial }, null, 2), { mode: 0o600 });
   let temporalP: Promise<TemporalEndpoint | TemporalServerEndpoint> | undefined;
   const temporalProcs = (t: TemporalEndpoint | TemporalServerEndpoint) => ('procs' in t ? t.procs : [t.proc]);
+  let kcmReady: Promise<number | Error> | undefined;
+  let client: KubeClient | undefined;
   try {
     // Temporal starts in parallel with Kubernetes: it is the slowest part to come up.
     temporalP =
@@ -143,15 +163,28 @@ export async function up(opts: UpOptions = {}): Promise<TestenvState> {
     say(`kube-apiserver ready at ${kube.server} (${Date.now() - t0} ms)`);
     const kc = new k8s.KubeConfig();
     kc.loadFromFile(kube.kubeconfig);
-    const client = new KubeClient(kc);
+    client = new KubeClient(kc);
     const crds = await installCrds(client, toolPaths().crdDir);
-    client.close();
+    if (opts.kcm) crds.push(...(await kcmMod().installKcmCrds(client)));
     say(`${crds.length} CRDs established and discoverable (${Date.now() - t0} ms)`);
     // k0rdent's system namespace: where an adapter's identity and Lease live by default.
     await ensureNamespace(kc, 'kcm-system');
     // After the CRDs: the garbage collector discovers resources at start and only every 30 s after.
     procs.push(await startControllerManager(dir, kube.kubeconfig));
     save({});
+    if (opts.kcm) {
+      // kcm takes the longest to get going (its installation is reconciled in steps): start it now and wait for
+      // it last. Errors are kept as values so that the promise never rejects unobserved.
+      const { launchKcm, installKcm } = kcmMod();
+      const kcmProc = launchKcm(dir, kube.kubeconfig);
+      procs.push(kcmProc);
+      save({});
+      kcmReady = installKcm(client, kcmProc, { startedAt: t0, say }).catch((e: unknown) =>
+        e instanceof Error ? e : new Error(String(e)),
+      );
+    } else {
+      client.close();
+    }
     const temporal = await temporalP;
     procs.push(...temporalProcs(temporal));
     save({});
@@ -169,12 +202,21 @@ export async function up(opts: UpOptions = {}): Promise<TestenvState> {
       temporalBackend: backend,
       cleanupDirs: 'cleanupDirs' in temporal ? temporal.cleanupDirs : [],
     };
-    if (opts.flux) {
+    if (flux) {
       const { startFlux } = require('./flux') as typeof import('./flux');
       procs.push(...(await startFlux(dir, kube.kubeconfig, fluxMode)));
+      save({});
       state.flux = true;
       state.fluxMode = fluxMode;
       say(`Flux controllers running, ${fluxMode} mode (${Date.now() - t0} ms)`);
+    }
+    if (kcmReady) {
+      const r = await kcmReady;
+      client.close();
+      if (r instanceof Error) throw r;
+      state.kcm = true;
+      state.kcmControllersMs = r;
+      say(`kcm's ClusterDeployment and MultiClusterService controllers running ${r} ms after up started`);
     }
     fs.writeFileSync(stateFile(dir), JSON.stringify(state, null, 2), { mode: 0o600 });
     fs.writeFileSync(envFile(dir), envLines(state));
@@ -185,9 +227,14 @@ export async function up(opts: UpOptions = {}): Promise<TestenvState> {
     const t = await temporalP?.catch(() => undefined);
     if (t && !procs.includes(t.proc)) procs.push(...temporalProcs(t));
     await Promise.all(procs.map((p) => stop(p)));
+    // kcm's installer ends once its process is gone (it never rejects).
+    if (kcmReady) await kcmReady;
+    client?.close();
     throw e;
   }
 }
+
+const kcmMod = () => require('./kcm') as typeof import('./kcm');
 
 async function waitTemporal(address: string, namespace: string): Promise<void> {
   await waitUntil(

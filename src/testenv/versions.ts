@@ -13,6 +13,10 @@ export const versions = {
   sourceController: process.env.SOURCE_CONTROLLER_VERSION ?? '1.9.4',
   kcm: process.env.KCM_VERSION ?? '1.9.0',
   helm: process.env.HELM_VERSION ?? '3.19.0',
+  /** kcm's commit: its controller manager is built from the source extract of that commit (../shared/kcm). */
+  kcmCommit: process.env.KCM_COMMIT ?? '8373a24',
+  /** Cluster API, for the Cluster CRD kcm lists before deleting a ClusterDeployment's ServiceSets. */
+  capi: process.env.CAPI_VERSION ?? '1.13.4',
 } as const;
 
 export function cacheRoot(): string {
@@ -38,5 +42,8 @@ export function toolPaths() {
     ),
     fluxDir: path.join(root, `flux-hc${v.helmController}-kc${v.kustomizeController}-sc${v.sourceController}`),
     helm: path.join(root, `helm-v${v.helm}`, 'helm'),
+    kcmManager: path.join(root, `kcm-${v.kcmCommit}`, 'kcm-manager'),
+    /** kcm's 21 CRDs and the Cluster API Cluster CRD. */
+    kcmCrdDir: path.join(root, `kcm-${v.kcmCommit}`, 'crds'),
   };
 }
