@@ -15,17 +15,16 @@ import assert from 'node:assert/strict';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { K0RDENT_API_VERSION, LABEL_MANAGED } from '../../src/api/constants';
+import { K0RDENT_API_VERSION } from '../../src/api/constants';
 import type { KubeObject } from '../../src/kube/client';
 import { paths } from '../../src/kube/paths';
+import { readyMessage, startHelmRepo, type HelmRepoServer } from '../../src/testenv/helmRepo';
 import {
-  readyMessage,
-  SOURCE_API_VERSION,
-  sourcePaths,
-  startHelmRepo,
-  type HelmRepoServer,
-} from '../../src/testenv/helmRepo';
-import { KCM_NAMESPACE, kcmPaths } from '../../src/testenv/kcm';
+  createManagedHelmRepository,
+  createValidatedServiceTemplate,
+  KCM_NAMESPACE,
+  kcmPaths,
+} from '../../src/testenv/kcm';
 import { ensureStandInDeployment } from '../../src/testenv/standIn';
 import {
   createTargetKubeconfigSecret,
@@ -77,45 +76,9 @@ describe('end to end through the real kcm: ClusterDeployment and MultiClusterSer
 
   const since = (t0: number) => `${((Date.now() - t0) / 1000).toFixed(1)}s`;
 
-  /** A HelmRepository kcm's Flux sees (its source-controller only watches objects with the managed label). */
-  async function helmRepository(namespace: string): Promise<void> {
-    await kube.create(sourcePaths.helmRepository(namespace), {
-      apiVersion: SOURCE_API_VERSION,
-      kind: 'HelmRepository',
-      metadata: { name: REPO, namespace, labels: { [LABEL_MANAGED]: 'true' } },
-      spec: { url: repo.url, interval: '30s', timeout: '20s' },
-    });
-  }
-
-  /**
-   * A Helm ServiceTemplate as a user writes it: only `spec.helm.chartSpec`. kcm's template controller makes the
-   * HelmChart, waits for source-controller's artifact, downloads the chart and marks the template valid. The
-   * managed label tells kcm that the template brings its own HelmRepository.
-   */
-  async function serviceTemplate(namespace: string, name: string, version: string): Promise<void> {
-    await kube.create(paths.serviceTemplates(namespace), {
-      apiVersion: K0RDENT_API_VERSION,
-      kind: 'ServiceTemplate',
-      metadata: { name, namespace, labels: { [LABEL_MANAGED]: 'true' } },
-      spec: {
-        helm: {
-          chartSpec: { chart: 'e2e-app', version, interval: '30s', sourceRef: { kind: 'HelmRepository', name: REPO } },
-        },
-      },
-    });
-  }
-
-  async function waitTemplateValid(namespace: string, name: string): Promise<KubeObject> {
-    return eventually(
-      `ServiceTemplate ${namespace}/${name} validated by kcm`,
-      async () => {
-        const o = await kube.get(paths.serviceTemplate(namespace, name));
-        return (o as { status?: { valid?: boolean } } | undefined)?.status?.valid === true ? o : undefined;
-      },
-      180_000,
-      500,
-    );
-  }
+  const helmRepository = (namespace: string) => createManagedHelmRepository(kube, namespace, REPO, repo.url);
+  const serviceTemplate = (namespace: string, name: string, version: string) =>
+    createValidatedServiceTemplate(kube, namespace, { name, chart: 'e2e-app', version, repository: REPO });
 
   const getCD = () => kube.get(kcmPaths.clusterDeployment(ns, CD));
 
@@ -201,16 +164,12 @@ describe('end to end through the real kcm: ClusterDeployment and MultiClusterSer
     appNs = `${ns}-apps`;
     await createNamespace(kube, ns);
     await helmRepository(ns);
-    await helmRepository(KCM_NAMESPACE).catch((e: { status?: number }) => {
-      if (e.status !== 409) throw e;
-    });
-    await Promise.all([
+    await helmRepository(KCM_NAMESPACE);
+    const templates = Promise.all([
       serviceTemplate(ns, T1, '1.0.0'),
       serviceTemplate(ns, T2, '1.1.0'),
       // A MultiClusterService's templates are validated in the system namespace and resolved in the cluster's.
-      serviceTemplate(KCM_NAMESPACE, T1, '1.0.0').catch((e: { status?: number }) => {
-        if (e.status !== 409) throw e;
-      }),
+      serviceTemplate(KCM_NAMESPACE, T1, '1.0.0'),
     ]);
     await kube.create(kcmPaths.clusterTemplates(ns), {
       apiVersion: K0RDENT_API_VERSION,
@@ -231,7 +190,7 @@ describe('end to end through the real kcm: ClusterDeployment and MultiClusterSer
       metadata: { name: 'workload-credential', namespace: ns },
       spec: { identityRef: { apiVersion: 'v1', kind: 'Secret', name: 'workload-identity', namespace: ns } },
     });
-    await Promise.all([waitTemplateValid(ns, T1), waitTemplateValid(ns, T2), waitTemplateValid(KCM_NAMESPACE, T1)]);
+    await templates;
     process.stderr.write(`[e2e kcm] setup (target, repository, adapter, SMP ready, templates valid) in ${since(t0)}\n`);
   });
 
