@@ -1,7 +1,9 @@
 // `ksm-flux dev`: the local demo. A management control plane (kube-apiserver, etcd, Temporal with its Web
-// UI, and the real Flux controllers when they are built), a second API server as the workload cluster, a
-// StateManagementProvider for ksm-flux, Helm and Kustomize ServiceTemplates served from loopback sources,
-// a few ServiceSets as kcm would write them, and the adapter itself. Ctrl-C stops everything it started.
+// UI, the real Flux controllers — built on first use — and the real kcm when it is built), a second API server as
+// the workload cluster, a StateManagementProvider for ksm-flux, Helm and Kustomize ServiceTemplates served from
+// loopback sources, and the adapter itself. With kcm, the demo creates a ClusterDeployment and a
+// MultiClusterService and kcm turns them into ServiceSets; without it, the demo writes a few ServiceSets as kcm
+// would. Ctrl-C stops everything it started.
 import fs from 'node:fs';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
@@ -17,7 +19,9 @@ import { pollFor } from '../testenv/proc';
 import { createTargetKubeconfigSecret, startTarget, type TargetCluster } from '../testenv/target';
 import { down, up } from '../testenv/testenv';
 import { cacheRoot, toolPaths } from '../testenv/versions';
+import { ensureStandInDeployment } from '../testenv/standIn';
 import { startAdapter, type AdapterHandle } from './adapter';
+import { createKcmSamples, createKcmTemplates, ignoreConflict, kcmSamplesSettled, kcmSummary } from './devKcm';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 const demoDir = path.join(repoRoot, 'demo');
@@ -26,8 +30,10 @@ const CLUSTER = 'workload';
 
 export interface DevOptions {
   dir?: string;
-  /** Use the Flux controllers: true builds them if missing, undefined uses them when already built. */
+  /** Use the Flux controllers (default; built on first use); false runs without them. */
   flux?: boolean;
+  /** Use the real kcm: true builds it if missing, undefined uses it when already built (and Flux runs). */
+  kcm?: boolean;
   /** Called once the demo is up (tests); by default the demo runs until SIGINT/SIGTERM. */
   until?: Promise<void>;
   out?: (s: string) => void;
@@ -76,12 +82,27 @@ export async function dev(opts: DevOptions = {}): Promise<number> {
   const out = opts.out ?? ((s: string) => process.stdout.write(`${s}\n`));
   const say = (s: string) => out(`[dev] ${s}`);
   const dir = path.resolve(opts.dir ?? '.demo');
-  const fluxBuilt = missingTargets(['flux', 'helm']).length === 0;
-  const flux = opts.flux ?? fluxBuilt;
-  if (!flux)
-    say('Flux controllers are not used: build them with `npx ksm-flux testenv build --flux --helm` for a real install');
-  say(`building what is missing (cached in ${cacheRoot()})…`);
-  await ensureBuilt(['crds', 'etcd', 'k8s', 'temporal', ...(flux ? (['flux', 'helm'] as const) : [])]);
+  // kcm needs Flux (a k0rdent install runs it); Flux is the default and is built on first use.
+  const flux = opts.flux ?? true;
+  const kcm = flux && (opts.kcm ?? missingTargets(['kcm']).length === 0);
+  if (!flux) say('Flux controllers are not used (--no-flux): HelmReleases are created but nothing installs them');
+  else if (!kcm)
+    say(
+      opts.kcm === false
+        ? 'kcm is not used (--no-kcm): the demo writes the ServiceSets kcm would write'
+        : 'kcm is not built: the demo writes the ServiceSets kcm would write (`npm run dev -- --kcm` builds and runs the real kcm)',
+    );
+  const targets = [
+    'crds',
+    'etcd',
+    'k8s',
+    'temporal',
+    ...(flux ? (['flux', 'helm'] as const) : []),
+    ...(kcm ? (['kcm'] as const) : []),
+  ] as const;
+  const missing = missingTargets([...targets]);
+  if (missing.length) say(`building ${missing.join(', ')} into ${cacheRoot()} (first use only; progress below)…`);
+  await ensureBuilt([...targets]);
 
   // Ctrl-C at any moment (even while starting) stops everything started so far.
   let interrupted: (() => void) | undefined;
@@ -105,7 +126,7 @@ export async function dev(opts: DevOptions = {}): Promise<number> {
   try {
     say(`starting the management control plane in ${dir}…`);
     stops.push(() => down({ dir, quiet: true }));
-    const state = await up({ dir, flux, quiet: false });
+    const state = await up({ dir, flux, kcm, quiet: false });
     say('starting the workload cluster…');
     const target: TargetCluster = await startTarget(CLUSTER, dir);
     stops.push(() => target.stop());
@@ -119,7 +140,14 @@ export async function dev(opts: DevOptions = {}): Promise<number> {
       .catch(ignoreConflict);
     await createTargetKubeconfigSecret(kube, NS, CLUSTER, target).catch(ignoreConflict);
 
-    // The SMP kcm's management object would create for this adapter; no kcm runs here, so we mark it ready.
+    // The adapter runs in this process; a Deployment object stands for it, as the SMP's `spec.adapter` (kcm's SMP
+    // controller and `ksm-flux doctor` check it).
+    await ensureStandInDeployment(
+      kube,
+      'kcm-system',
+      'ksm-flux',
+      `ksm-flux adapter inside \`ksm-flux dev\` (pid ${process.pid})`,
+    );
     await kube
       .create(paths.smps(), {
         apiVersion: K0RDENT_API_VERSION,
@@ -131,7 +159,8 @@ export async function dev(opts: DevOptions = {}): Promise<number> {
             kind: 'Deployment',
             name: 'ksm-flux',
             namespace: 'kcm-system',
-            readinessRule: 'true',
+            readinessRule:
+              'has(self.status) && has(self.status.availableReplicas) && self.status.availableReplicas >= 1',
           },
           provisioner: [],
           provisionerCRDs: [
@@ -143,10 +172,31 @@ export async function dev(opts: DevOptions = {}): Promise<number> {
         },
       })
       .catch(ignoreConflict);
-    await kube.mergePatch(`${paths.smp('ksm-flux')}/status`, { status: { ready: true } });
+    if (kcm) {
+      // kcm owns the SMP's status: it checks the adapter object and the readiness rule.
+      await step(
+        pollFor(
+          'StateManagementProvider ksm-flux ready (kcm)',
+          async () => (await kube.get<{ status?: { ready?: boolean } }>(paths.smp('ksm-flux')))?.status?.ready === true,
+          120_000,
+          500,
+        ),
+      );
+    } else {
+      // No kcm runs: we play its SMP controller.
+      await kube.mergePatch(`${paths.smp('ksm-flux')}/status`, { status: { ready: true } });
+    }
 
-    say('creating ServiceTemplates…');
-    if (flux) {
+    say(kcm ? 'creating ServiceTemplates (kcm validates them)…' : 'creating ServiceTemplates…');
+    if (kcm) {
+      const repo: HelmRepoServer = await startHelmRepo(path.join(dir, 'helm-repo'));
+      stops.push(() => repo.close());
+      for (const v of ['1.0.0', '1.1.0']) await repo.publish(path.join(demoDir, 'charts', 'hello'), v);
+      const git: GitServer = await startGitServer(path.join(dir, 'git'));
+      stops.push(() => git.close());
+      const gitUrl = await git.createRepo('platform', path.join(demoDir, 'manifests'));
+      await step(createKcmTemplates(kube, NS, { repoUrl: repo.url, gitUrl }));
+    } else if (flux) {
       const repo: HelmRepoServer = await startHelmRepo(path.join(dir, 'helm-repo'));
       stops.push(() => repo.close());
       for (const v of ['1.0.0', '1.1.0']) await repo.publish(path.join(demoDir, 'charts', 'hello'), v);
@@ -239,46 +289,67 @@ export async function dev(opts: DevOptions = {}): Promise<number> {
     );
     stops.push(() => adapter!.stop());
 
-    say('creating ServiceSets…');
     const uids: Record<string, string> = {};
-    for (const s of samples) {
-      const o = await kube
-        .create(paths.serviceSets(NS), {
-          apiVersion: K0RDENT_API_VERSION,
-          kind: 'ServiceSet',
-          metadata: { name: s.name, namespace: NS, labels: { 'ksm.k0rdent.mirantis.com/adapter': 'ksm-flux' } },
-          spec: { cluster: CLUSTER, provider: { name: 'ksm-flux', config: { interval: '1m' } }, services: s.services },
-        })
-        .catch(async (e: unknown) => {
-          ignoreConflict(e);
-          return (await kube.get(paths.serviceSet(NS, s.name)))!;
-        });
-      uids[s.name] = o.metadata.uid!;
+    if (kcm) {
+      say('creating a ClusterDeployment and a MultiClusterService; kcm turns them into ServiceSets…');
+      await createKcmSamples(kube, NS, { cluster: CLUSTER, provider: 'ksm-flux' });
+      say('waiting for Flux to install on the workload cluster (kcm reports it in the ClusterDeployment)…');
+      await step(
+        pollFor('ClusterDeployment services deployed', () => kcmSamplesSettled(kube, NS, CLUSTER), 300_000, 1000).catch(
+          (e: Error) => {
+            if (e.message === 'interrupted') throw e;
+            say(`still waiting (${e.message.slice(0, 200)}); carrying on`);
+          },
+        ),
+      );
+      const cdSet = await kube.get(paths.serviceSet(NS, CLUSTER));
+      if (cdSet?.metadata.uid) uids[CLUSTER] = cdSet.metadata.uid;
+    } else {
+      say('creating ServiceSets…');
+      for (const s of samples) {
+        const o = await kube
+          .create(paths.serviceSets(NS), {
+            apiVersion: K0RDENT_API_VERSION,
+            kind: 'ServiceSet',
+            metadata: { name: s.name, namespace: NS, labels: { 'ksm.k0rdent.mirantis.com/adapter': 'ksm-flux' } },
+            spec: {
+              cluster: CLUSTER,
+              provider: { name: 'ksm-flux', config: { interval: '1m' } },
+              services: s.services,
+            },
+          })
+          .catch(async (e: unknown) => {
+            ignoreConflict(e);
+            return (await kube.get(paths.serviceSet(NS, s.name)))!;
+          });
+        uids[s.name] = o.metadata.uid!;
+      }
+      say(flux ? 'waiting for Flux to install on the workload cluster…' : 'waiting for the first status…');
+      await step(
+        pollFor(
+          'ServiceSet status',
+          async () => {
+            const list = (await kube.list(paths.serviceSets(NS))).items as {
+              metadata: { name: string };
+              status?: { deployed?: boolean; services?: { state: string }[] };
+            }[];
+            const a = list.find((o) => o.metadata.name === 'workload-a');
+            return flux ? a?.status?.deployed === true : !!a?.status?.services?.length;
+          },
+          flux ? 300_000 : 60_000,
+          1000,
+        ).catch((e: Error) => {
+          if (e.message === 'interrupted') throw e;
+          say(`still waiting (${e.message}); carrying on`);
+        }),
+      );
     }
-    say(flux ? 'waiting for Flux to install on the workload cluster…' : 'waiting for the first status…');
-    await step(
-      pollFor(
-        'ServiceSet status',
-        async () => {
-          const list = (await kube.list(paths.serviceSets(NS))).items as {
-            metadata: { name: string };
-            status?: { deployed?: boolean; services?: { state: string }[] };
-          }[];
-          const a = list.find((o) => o.metadata.name === 'workload-a');
-          return flux ? a?.status?.deployed === true : !!a?.status?.services?.length;
-        },
-        flux ? 300_000 : 60_000,
-        1000,
-      ).catch((e: Error) => {
-        if (e.message === 'interrupted') throw e;
-        say(`still waiting (${e.message}); carrying on`);
-      }),
-    );
-
     const kubectl = toolPaths().kubectl;
     const targetKubeconfig = path.join(dir, `${CLUSTER}-kubeconfig`);
     fs.writeFileSync(targetKubeconfig, target.kubeconfig, { mode: 0o600 });
-    const ui = `${state.temporalUiUrl}/namespaces/${state.temporalNamespace}/workflows/${encodeURIComponent(workflowIdFor(uids['workload-a']!))}`;
+    // The ServiceSet the guide points at: the ClusterDeployment's (kcm names it after the cluster), or workload-a.
+    const featured = kcm ? CLUSTER : 'workload-a';
+    const ui = `${state.temporalUiUrl}/namespaces/${state.temporalNamespace}/workflows/${encodeURIComponent(workflowIdFor(uids[featured] ?? ''))}`;
     const table = (await kube.list(paths.serviceSets(NS))).items.map((o) => {
       const st = (
         o as {
@@ -296,30 +367,41 @@ export async function dev(opts: DevOptions = {}): Promise<number> {
         .join(', ');
       return `  ${o.metadata.name.padEnd(12)} deployed=${st?.deployed ?? false}  ${svcs}`;
     });
+    const what = kcm
+      ? ' with the real Flux controllers and kcm'
+      : flux
+        ? ' with the real Flux controllers'
+        : ' (no Flux controllers: HelmReleases are created but nothing installs them)';
     out(
       [
         '',
-        `ksm-flux demo is running${flux ? ' with the real Flux controllers' : ' (no Flux controllers: HelmReleases are created but nothing installs them)'}.`,
+        `ksm-flux demo is running${what}.`,
         '',
-        'ServiceSets in namespace demo:',
-        ...table,
+        ...(kcm ? await kcmSummary(kube, NS, CLUSTER) : ['ServiceSets in namespace demo:', ...table]),
         '',
         'Look at it with kubectl:',
         `  export KUBECONFIG=${state.kubeconfig}`,
         `  alias kubectl=${kubectl}`,
-        '  kubectl get servicesets -n demo',
+        ...(kcm
+          ? [
+              '  kubectl get clusterdeployments -n demo; kubectl get multiclusterservices',
+              `  kubectl get clusterdeployment -n demo ${CLUSTER} -o jsonpath='{.status.services}'`,
+              '  kubectl get servicesets -n demo   # what kcm wrote for ksm-flux',
+            ]
+          : ['  kubectl get servicesets -n demo']),
         '  kubectl get helmreleases,kustomizations -n demo',
-        '  kubectl describe serviceset -n demo workload-a',
+        `  kubectl describe serviceset -n demo ${featured}`,
         '  kubectl get events -n demo --sort-by=.metadata.creationTimestamp',
         `  kubectl --kubeconfig ${targetKubeconfig} get configmaps,services -A   # the workload cluster`,
+        ...(kcm ? [`  kcm's log: ${path.join(dir, 'logs', 'kcm-manager.log')}`] : []),
         '',
         'Ask ksm-flux:',
         `  set -a && . ${path.join(dir, 'env')} && set +a`,
-        '  npx ksm-flux status demo/workload-a',
-        '  npx ksm-flux retry demo/workload-c',
+        `  npx ksm-flux status demo/${featured}`,
+        `  npx ksm-flux retry demo/${kcm ? CLUSTER : 'workload-c'}`,
         '  npx ksm-flux doctor --smp ksm-flux',
         '',
-        `Temporal Web UI of workload-a's workflow: ${ui}`,
+        `Temporal Web UI of ${featured}'s workflow: ${ui}`,
         `ksm-flux logs: ${logFile}`,
         '',
         'Press Ctrl-C to stop everything.',
@@ -338,8 +420,4 @@ export async function dev(opts: DevOptions = {}): Promise<number> {
     process.off('SIGTERM', onSignal);
     say('stopped everything');
   }
-}
-
-function ignoreConflict(e: unknown): void {
-  if ((e as { status?: number }).status !== 409) throw e;
 }

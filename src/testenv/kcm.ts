@@ -334,3 +334,35 @@ export async function waitTemplateValid(
     await sleep(500);
   }
 }
+
+/**
+ * What a ClusterDeployment needs before kcm reconciles it, for a cluster that is not provisioned here (no Cluster
+ * API runs): a ClusterTemplate and a Credential. The template's chartRef names a HelmChart that does not exist, so
+ * kcm reports it invalid and creates no cluster HelmRelease — and still manages the cluster's services, as it
+ * does while a real cluster is being provisioned. The Credential's identity is a Secret (kind Secret is the
+ * identity kcm's built-in `infrastructure-internal` provider takes).
+ */
+export async function createUnprovisionedClusterInputs(
+  kube: KubeClient,
+  namespace: string,
+  o: { clusterTemplate: string; credential: string },
+): Promise<void> {
+  await createIfMissing(kube, kcmPaths.clusterTemplates(namespace), {
+    apiVersion: K0RDENT_API_VERSION,
+    kind: 'ClusterTemplate',
+    metadata: { name: o.clusterTemplate, namespace },
+    spec: { helm: { chartRef: { kind: 'HelmChart', name: `${o.clusterTemplate}-not-served`, namespace } } },
+  });
+  await createIfMissing(kube, `/api/v1/namespaces/${namespace}/secrets`, {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: `${o.credential}-identity`, namespace },
+    stringData: { note: 'identity of the infrastructure provider; unused: no cluster is provisioned' },
+  } as KubeObject);
+  await createIfMissing(kube, kcmPaths.credentials(namespace), {
+    apiVersion: K0RDENT_API_VERSION,
+    kind: 'Credential',
+    metadata: { name: o.credential, namespace },
+    spec: { identityRef: { apiVersion: 'v1', kind: 'Secret', name: `${o.credential}-identity`, namespace } },
+  });
+}

@@ -21,6 +21,7 @@ import { paths } from '../../src/kube/paths';
 import { readyMessage, startHelmRepo, type HelmRepoServer } from '../../src/testenv/helmRepo';
 import {
   createManagedHelmRepository,
+  createUnprovisionedClusterInputs,
   createValidatedServiceTemplate,
   KCM_NAMESPACE,
   kcmPaths,
@@ -171,24 +172,9 @@ describe('end to end through the real kcm: ClusterDeployment and MultiClusterSer
       // A MultiClusterService's templates are validated in the system namespace and resolved in the cluster's.
       serviceTemplate(KCM_NAMESPACE, T1, '1.0.0'),
     ]);
-    await kube.create(kcmPaths.clusterTemplates(ns), {
-      apiVersion: K0RDENT_API_VERSION,
-      kind: 'ClusterTemplate',
-      metadata: { name: 'workload-cluster', namespace: ns },
-      // No chart: the cluster is not provisioned here (see the top of this file).
-      spec: { helm: { chartRef: { kind: 'HelmChart', name: 'workload-cluster-not-served', namespace: ns } } },
-    });
-    await kube.create(`/api/v1/namespaces/${ns}/secrets`, {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: 'workload-identity', namespace: ns },
-      stringData: { note: 'identity of the infrastructure provider; unused: no cluster is provisioned' },
-    });
-    await kube.create(kcmPaths.credentials(ns), {
-      apiVersion: K0RDENT_API_VERSION,
-      kind: 'Credential',
-      metadata: { name: 'workload-credential', namespace: ns },
-      spec: { identityRef: { apiVersion: 'v1', kind: 'Secret', name: 'workload-identity', namespace: ns } },
+    await createUnprovisionedClusterInputs(kube, ns, {
+      clusterTemplate: 'workload-cluster',
+      credential: 'workload-credential',
     });
     await templates;
     process.stderr.write(`[e2e kcm] setup (target, repository, adapter, SMP ready, templates valid) in ${since(t0)}\n`);
