@@ -16,6 +16,8 @@ export interface DemoRun {
   /** Every pid the demo's control planes recorded. */
   pids: () => number[];
   kubectl: (args: string[], kubeconfig?: string) => string;
+  /** The demo's env file (KUBECONFIG, TEMPORAL_ADDRESS, …) as variables, for running `ksm-flux` against it. */
+  env: () => Record<string, string>;
   /** Sends SIGINT and waits for the exit code. */
   interrupt: () => Promise<number>;
 }
@@ -74,6 +76,14 @@ export async function startDemo(args: string[], readyTimeoutMs: number): Promise
     child,
     output: () => out,
     pids,
+    env: () =>
+      Object.fromEntries(
+        fs
+          .readFileSync(path.join(dir, 'env'), 'utf8')
+          .split('\n')
+          .filter((l) => l.includes('='))
+          .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+      ),
     kubectl: (a, kubeconfig = mgmtKubeconfig) =>
       execFileSync(kubectlBin, ['--kubeconfig', kubeconfig, ...a], { encoding: 'utf8' }),
     interrupt: async () => {
