@@ -28,7 +28,13 @@ CAPI_VERSION=${CAPI_VERSION:-1.13.4}
 FLUX_SUBSTITUTES=${FLUX_SUBSTITUTES:-github.com/fluxcd/helm/v4@v4.2.4-flux.1=helm.sh/helm/v4@v4.2.3 github.com/fluxcd/pkg/artifact@v0.18.2=github.com/fluxcd/pkg/artifact@v0.18.1}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 SHARED_CRDS=${KSM_FLUX_SHARED_CRDS:-$REPO/../shared/crds}
-KCM_SRC=${KSM_FLUX_KCM_SRC:-$REPO/../shared/kcm/kcm-src-$KCM_COMMIT-min.tar.gz}
+# kcm's source extract lives in ../shared beside the clone (for a git worktree: beside the main checkout).
+kcm_src_default() {
+  local f="shared/kcm/kcm-src-$KCM_COMMIT-min.tar.gz" common
+  common=$(git -C "$REPO" rev-parse --path-format=absolute --git-common-dir 2>/dev/null || true)
+  if [ ! -f "$REPO/../$f" ] && [ -n "$common" ] && [ -f "$common/../../$f" ]; then echo "$common/../../$f"; else echo "$REPO/../$f"; fi
+}
+KCM_SRC=${KSM_FLUX_KCM_SRC:-$(kcm_src_default)}
 CACHE=${KSM_FLUX_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ksm-flux}
 
 export GOWORK=off GOFLAGS=-mod=mod GOTOOLCHAIN=local
