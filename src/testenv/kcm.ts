@@ -358,7 +358,7 @@ export async function createUnprovisionedClusterInputs(
     kind: 'Secret',
     metadata: { name: `${o.credential}-identity`, namespace },
     stringData: { note: 'identity of the infrastructure provider; unused: no cluster is provisioned' },
-  } as KubeObject);
+  });
   await createIfMissing(kube, kcmPaths.credentials(namespace), {
     apiVersion: K0RDENT_API_VERSION,
     kind: 'Credential',
