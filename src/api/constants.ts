@@ -24,6 +24,11 @@ export const RESET_AT_ANNOTATION = 'reconcile.fluxcd.io/resetAt';
 export const FORCE_AT_ANNOTATION = 'reconcile.fluxcd.io/forceAt';
 
 export const LABEL_MANAGED = 'k0rdent.mirantis.com/managed';
+/**
+ * On a Deployment that stands for a process the local test environment or demo runs directly (the adapter, kcm):
+ * where that process really runs. `doctor` shows it.
+ */
+export const STAND_IN_ANNOTATION = 'ksm-flux.k0rdent.mirantis.com/runs-locally';
 export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY = 'ksm-flux';
 export const LABEL_SERVICESET = 'flux.k0rdent.mirantis.com/serviceset';

@@ -3,7 +3,7 @@
 // failing rule), the Flux controllers the --flux-mode needs (src/core/fluxControllerCheck.ts), and RBAC: a
 // SelfSubjectAccessReview per permission the adapter needs.
 import { evaluate } from '@marcbachmann/cel-js';
-import { LABEL_MANAGED_BY, MANAGED_BY } from '../api/constants';
+import { LABEL_MANAGED_BY, MANAGED_BY, STAND_IN_ANNOTATION } from '../api/constants';
 import { StateManagementProvider, parseObject } from '../api/k0rdent';
 import { observeFlux } from '../activities/observe';
 import { checkFluxControllers, type FluxObjectEvidence, type ProvisionerEvidence } from '../core/fluxControllerCheck';
@@ -186,7 +186,13 @@ export async function runChecks(cfg: Config, opts: { smp?: string } = {}): Promi
               continue;
             }
             const r = evaluateRule(ref.readinessRule, obj);
-            add(`${n} ${role}`, r.ok, `${what}: ${r.detail}`);
+            // In the local test environment and the demo, a Deployment object stands for a process run directly.
+            const local = (obj.metadata.annotations as Record<string, string> | undefined)?.[STAND_IN_ANNOTATION];
+            add(
+              `${n} ${role}`,
+              r.ok,
+              `${what}: ${r.detail}${local ? ` (stand-in: the process runs locally — ${local})` : ''}`,
+            );
           } catch (e) {
             add(`${n} ${role}`, false, `${what}: ${(e as Error).message}`);
           }

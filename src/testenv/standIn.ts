@@ -3,10 +3,8 @@
 // `spec.provisioner`; kcm's SMP controller GETs them and evaluates their readiness rules, and so does
 // `ksm-flux doctor`. The stand-in carries the status a rolled-out Deployment has (nothing else writes it: the
 // test plane runs no deployment controller) and an annotation saying where the real process runs.
+import { STAND_IN_ANNOTATION } from '../api/constants';
 import type { KubeClient, KubeObject } from '../kube/client';
-
-/** On a stand-in: what really runs, and where. */
-export const STAND_IN_ANNOTATION = 'ksm-flux.k0rdent.mirantis.com/runs-locally';
 
 const deployments = (ns: string) => `/apis/apps/v1/namespaces/${ns}/deployments`;
 
