@@ -178,9 +178,11 @@ function isReportedInstalled(hr: KubeObject): boolean {
 export async function installKcm(
   kube: KubeClient,
   proc: Started,
+  /** startedAt: what the returned time counts from (testenv: the start of `up`). */
   o: { startedAt: number; timeoutMs?: number; say?: (m: string) => void },
 ): Promise<number> {
   const say = o.say ?? (() => undefined);
+  const launchedAt = Date.now();
   // kcm itself runs as a local process; its Deployment object is what the built-in SMP names as adapter.
   await ensureStandInDeployment(kube, KCM_NAMESPACE, KCM_NAME, `kcm-manager, pid ${proc.pid} (ksm-flux testenv)`);
   await createIfMissing(kube, kcmPaths.releases(), {
@@ -220,7 +222,9 @@ export async function installKcm(
   for (;;) {
     if (!isAlive(proc.pid)) throw new Error(`kcm-manager exited while starting.\n${tail(proc.log)}`);
     if (tail(proc.log, 400).includes(CONTROLLERS_STARTED)) {
-      step('ClusterDeployment and MultiClusterService controllers running');
+      step(
+        `ClusterDeployment and MultiClusterService controllers running, ${Date.now() - launchedAt} ms after kcm started`,
+      );
       return Date.now() - o.startedAt;
     }
     // Valid templates, written after the Management exists (before it, kcm marks them "waiting for Management").
