@@ -34,10 +34,13 @@ export function requiredPermissions(adapterNamespace: string, leaseName = 'ksm-f
     add(g, r, ['create'], 'server-side apply that creates the object');
     add(g, r, ['delete'], 'remove Flux objects');
   }
-  add('', 'secrets', ['get'], 'check that the target kubeconfig Secret exists');
+  add('', 'secrets', ['get'], 'the target kubeconfig Secret exists; key names of valuesFrom Secrets');
   add('', 'secrets', ['list', 'watch'], 'wake ServiceSets when a Secret they reference appears (metadata only)');
   add('', 'configmaps', ['list', 'watch'], 'wake ServiceSets when a ConfigMap they reference changes (metadata only)');
   add(k0, 'clusterdeployments', ['get'], 'a cluster being deleted: let go instead of waiting for an uninstall');
+  add('', 'configmaps', ['get'], 'valuesFrom: key names of the ConfigMap, and content of a templated one');
+  add('cluster.x-k8s.io', 'clusters', ['get'], 'values templates: the cluster object (.Cluster)');
+  add('lib.projectsveltos.io', 'sveltosclusters', ['get'], 'values templates: .Cluster of adopted and mgmt clusters');
   add('events.k8s.io', 'events', ['create'], 'record Events on ServiceSets');
   add('coordination.k8s.io', 'leases', ['get', 'update'], 'watcher leader election', {
     namespace: adapterNamespace,

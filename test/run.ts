@@ -191,14 +191,17 @@ async function main() {
             'etcd',
             'k8s',
             'temporal',
+            'render',
             'flux',
             'helm',
             ...(kcm || argv.includes('--e2e') ? (['kcm'] as const) : []),
           ]
         : // temporal-server: test/integration/temporal-postgres.test.ts runs the adapter on the production server.
-          ['crds', 'etcd', 'k8s', 'temporal', 'temporal-server'],
+          ['crds', 'etcd', 'k8s', 'temporal', 'temporal-server', 'render'],
     );
   }
+  // The values renderer (WebAssembly) is needed by unit tests too.
+  else await ensureBuilt(['render']);
   for (const [i, phase] of phases.entries()) {
     let env = baseEnv;
     const tap = path.join(artifacts, `results-${process.pid}${i ? `-${i}` : ''}.tap`);

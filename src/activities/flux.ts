@@ -9,7 +9,7 @@ import { PAUSED_ANNOTATION } from '../api/constants';
 import type { ApplyResult, FluxRef, ServiceSetRef } from '../core/types';
 import { KubeError, type KubeObject } from '../kube/client';
 import { paths } from '../kube/paths';
-import { planServiceCached } from './planCache';
+import { ServicePlanner } from './planCache';
 import { m } from '../metrics';
 import type { Deps } from './deps';
 import { recordEvent, refLog } from './serviceSet';
@@ -39,16 +39,18 @@ export async function applyServices(deps: Deps, ref: ServiceSetRef, keys: string
     !!ss.metadata.annotations && Object.prototype.hasOwnProperty.call(ss.metadata.annotations, PAUSED_ANNOTATION);
   const ns = ss.metadata.namespace ?? 'default';
   const results: ApplyResult[] = [];
+  const planner = new ServicePlanner(deps.client, {
+    serviceSet: ss,
+    config: cfg.config,
+    paused,
+    fluxMode: deps.fluxMode,
+  });
   for (const key of keys) {
     const svc = (ss.spec.services ?? []).find((s) => serviceKey(s) === key);
     if (!svc) continue; // removed since the observation; the next pass cleans up
     const tRaw = await deps.client.get(paths.serviceTemplate(ns, svc.template));
     const template = tRaw ? parseObject(ServiceTemplate, tRaw, `ServiceTemplate ${ns}/${svc.template}`) : undefined;
-    const plan = planServiceCached(
-      { serviceSet: ss, config: cfg.config, paused, fluxMode: deps.fluxMode },
-      svc,
-      template,
-    );
+    const plan = await planner.plan(svc, template);
     if (!plan.ok) {
       m.applyErrors.inc({ reason: plan.error.reason });
       results.push({ key, ok: false, error: plan.error });

@@ -46,7 +46,7 @@ import type {
 import type { KubeObject } from '../kube/client';
 import { paths } from '../kube/paths';
 import { neverReconciled } from '../core/fluxState';
-import { planServiceCached } from './planCache';
+import { ServicePlanner } from './planCache';
 import type { Deps } from './deps';
 
 const MAX_MESSAGE = 2048;
@@ -228,6 +228,7 @@ export async function observe(deps: Deps, ref: ServiceSetRef): Promise<Observati
           ...(cfg.config.maxConsecutiveFailures !== undefined
             ? { maxConsecutiveFailures: cfg.config.maxConsecutiveFailures }
             : {}),
+          ...(cfg.unsupported.length ? { unsupported: cfg.unsupported } : {}),
         }
       : { valid: false, error: cfg.error, priority: 0 },
     target: {
@@ -269,6 +270,7 @@ export async function observe(deps: Deps, ref: ServiceSetRef): Promise<Observati
     return templates.get(k);
   };
   const ctx: PlanContext | undefined = config ? { serviceSet: ss, config, paused, fluxMode: deps.fluxMode } : undefined;
+  const planner = ctx ? new ServicePlanner(client, ctx) : undefined;
   const claimed = new Set<string>();
   for (const svc of ss.spec.services ?? []) {
     const template = await templateOf(ns, svc.template);
@@ -290,8 +292,8 @@ export async function observe(deps: Deps, ref: ServiceSetRef): Promise<Observati
       uninstall: type === 'Helm' && svc.helmAction === 'Uninstall',
       ...(flux ? { flux } : {}),
     };
-    if (ctx && !so.uninstall) {
-      const p = planServiceCached(ctx, svc, template);
+    if (planner && !so.uninstall) {
+      const p = await planner.plan(svc, template);
       if (p.ok)
         so.desired = {
           ref: { kind: p.object.kind, namespace: p.object.metadata.namespace, name: p.object.metadata.name },

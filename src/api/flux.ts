@@ -100,8 +100,25 @@ export interface HelmReleaseSpec {
   };
   maxHistory?: number;
   persistentClient?: boolean;
-  driftDetection?: { mode: 'enabled' | 'warn' | 'disabled' };
+  driftDetection?: { mode?: 'enabled' | 'warn' | 'disabled'; ignore?: { paths: string[]; target?: PatchTarget }[] };
+  postRenderers?: { kustomize: { patches: FluxPatch[] } }[];
   commonMetadata?: { labels?: Record<string, string> };
+}
+
+/** Flux's kustomize Selector (also Sveltos' PatchSelector). */
+export interface PatchTarget {
+  group?: string;
+  version?: string;
+  kind?: string;
+  name?: string;
+  namespace?: string;
+  labelSelector?: string;
+  annotationSelector?: string;
+}
+
+export interface FluxPatch {
+  patch: string;
+  target?: PatchTarget;
 }
 
 export interface HelmRelease {
@@ -124,6 +141,7 @@ export interface KustomizationSpec {
   targetNamespace?: string;
   kubeConfig?: KubeConfigRef;
   deletionPolicy?: 'MirrorPrune' | 'Delete' | 'WaitForTermination' | 'Orphan';
+  patches?: FluxPatch[];
   postBuild?: { substituteFrom?: { kind: 'ConfigMap' | 'Secret'; name: string; optional?: boolean }[] };
 }
 

@@ -129,11 +129,16 @@ export const ServiceSet = z.looseObject({
   spec: z.looseObject({
     cluster: z.string().default(''),
     multiClusterService: z.string().optional().nullable(),
-    provider: z.looseObject({
-      name: z.string().default(''),
-      selfManagement: z.boolean().optional().nullable(),
-      config: z.unknown().optional(),
-    }),
+    // kcm is making spec.provider optional (kcm PR #3014): a ServiceSet without one names no SMP, so it is
+    // not ours; it must still parse so that nothing downstream trips over it.
+    provider: z
+      .looseObject({
+        name: z.string().default(''),
+        selfManagement: z.boolean().optional().nullable(),
+        config: z.unknown().optional(),
+      })
+      .nullish()
+      .transform((p) => p ?? { name: '' }),
     services: z.array(Service).optional().nullable(),
   }),
   status: z

@@ -97,6 +97,7 @@ export async function dev(opts: DevOptions = {}): Promise<number> {
     'etcd',
     'k8s',
     'temporal',
+    'render',
     ...(flux ? (['flux', 'helm'] as const) : []),
     ...(kcm ? (['kcm'] as const) : []),
   ] as const;

@@ -14,6 +14,7 @@ import {
   LABEL_SERVICE_NAMESPACE,
   MANAGED_BY,
   MAX_RELEASE_NAME,
+  REQUESTED_AT_ANNOTATION,
   type ServiceType,
 } from '../api/constants';
 import type {
@@ -28,9 +29,9 @@ import type { Service, ServiceSet, ServiceTemplate } from '../api/k0rdent';
 import { chartTemplateMetadata, watchLabels, type FluxMode } from './fluxMode';
 import { helmReleaseFields, mergeHelmOptions } from './helmOptions';
 import { fluxObjectName, releaseKey, shortenName, targetKey } from './names';
-import type { ProviderConfig } from './providerConfig';
+import { driftDetectionOf, type ProviderConfig } from './providerConfig';
 import type { FluxRef, PlanError } from './types';
-import { parseValues } from './values';
+import { parseValues, type ResolvedValues } from './values';
 
 export interface PlanContext {
   serviceSet: ServiceSet;
@@ -83,7 +84,17 @@ function err(type: ServiceType, reason: string, message: string): PlanResult {
   return { ok: false, type, error: { reason, message } };
 }
 
-export function planService(ctx: PlanContext, service: Service, template: ServiceTemplate | undefined): PlanResult {
+/**
+ * `values` is the service's values as the activity resolved them (src/values/: templates rendered, valuesFrom
+ * expanded per data key). Without it (pure callers: unit tests, bench) the values text is parsed as it is and
+ * valuesFrom objects pass through whole.
+ */
+export function planService(
+  ctx: PlanContext,
+  service: Service,
+  template: ServiceTemplate | undefined,
+  values?: ResolvedValues,
+): PlanResult {
   const ss = ctx.serviceSet;
   const type = serviceType(template);
   if (!template) {
@@ -100,8 +111,8 @@ export function planService(ctx: PlanContext, service: Service, template: Servic
       `service namespace ${JSON.stringify(service.namespace)} is not a valid namespace name`,
     );
   }
-  if (type === 'Helm') return planHelm(ctx, service, template);
-  return planKustomization(ctx, service, template, type);
+  if (type === 'Helm') return planHelm(ctx, service, template, values);
+  return planKustomization(ctx, service, template, type, values);
 }
 
 function meta(
@@ -142,7 +153,12 @@ function kubeConfigRef(ss: ServiceSet, remote: boolean) {
   return secret ? { kubeConfig: { secretRef: { name: secret, key: 'value' } } } : {};
 }
 
-function planHelm(ctx: PlanContext, service: Service, template: ServiceTemplate): PlanResult {
+function planHelm(
+  ctx: PlanContext,
+  service: Service,
+  template: ServiceTemplate,
+  resolved: ResolvedValues | undefined,
+): PlanResult {
   const ss = ctx.serviceSet;
   const t = template;
   if (service.name.length > MAX_RELEASE_NAME) {
@@ -206,13 +222,23 @@ function planHelm(ctx: PlanContext, service: Service, template: ServiceTemplate)
     );
   }
 
-  const values = parseValues(service.values);
-  if (!values.ok) return err('Helm', 'InvalidValues', values.message);
+  let values: Record<string, unknown> | undefined;
+  let valuesFrom: NonNullable<HelmReleaseSpec['valuesFrom']> = [];
+  if (resolved) {
+    values = resolved.values;
+    valuesFrom = resolved.valuesFrom.map((v) => ({ kind: v.kind, name: v.name, valuesKey: v.valuesKey }));
+  } else {
+    const parsed = parseValues(service.values);
+    if (!parsed.ok) return err('Helm', 'InvalidValues', parsed.message);
+    values = parsed.values;
+    valuesFrom = (service.valuesFrom ?? []).map((v) => ({ kind: v.kind, name: v.name }));
+  }
 
   const opts = mergeHelmOptions(t.spec.helmOptions, service.helmOptions);
   const fields = helmReleaseFields(opts);
   const rk = releaseKeyFor(ss, service);
   const suspend = ctx.paused || ctx.config.suspend;
+  const drift = driftDetectionOf(ctx.config);
   const spec: HelmReleaseSpec = {
     interval: ctx.config.interval,
     ...(ctx.config.timeout && !fields.timeout ? { timeout: ctx.config.timeout } : {}),
@@ -223,17 +249,16 @@ function planHelm(ctx: PlanContext, service: Service, template: ServiceTemplate)
     storageNamespace: service.namespace,
     ...chartFields,
     ...kubeConfigRef(ss, true),
-    ...(values.values ? { values: values.values } : {}),
-    ...(service.valuesFrom?.length
-      ? { valuesFrom: service.valuesFrom.map((v) => ({ kind: v.kind, name: v.name })) }
-      : {}),
+    ...(values ? { values } : {}),
+    ...(valuesFrom.length ? { valuesFrom } : {}),
     ...fields,
-    ...(ctx.config.driftDetection ? { driftDetection: { mode: ctx.config.driftDetection } } : {}),
+    ...(drift ? { driftDetection: drift } : {}),
+    ...(ctx.config.patches?.length ? { postRenderers: [{ kustomize: { patches: fluxPatches(ctx.config) } }] } : {}),
   };
   const object: HelmRelease = {
     apiVersion: HELM_API_VERSION,
     kind: 'HelmRelease',
-    metadata: meta(ctx, 'HelmRelease', service, { [LABEL_RELEASE_KEY]: rk }),
+    metadata: withRefsDigest(meta(ctx, 'HelmRelease', service, { [LABEL_RELEASE_KEY]: rk }), resolved),
     spec,
   };
   return {
@@ -250,6 +275,7 @@ function planKustomization(
   service: Service,
   template: ServiceTemplate,
   type: ServiceType,
+  resolved: ResolvedValues | undefined,
 ): PlanResult {
   const ss = ctx.serviceSet;
   const source = type === 'Kustomize' ? template.spec.kustomize : template.spec.resources;
@@ -284,6 +310,7 @@ function planKustomization(
     sourceRef: { kind: src.kind, name: src.name, namespace: src.namespace },
     ...(targetNamespace ? { targetNamespace } : {}),
     ...kubeConfigRef(ss, remote),
+    ...(ctx.config.patches?.length ? { patches: fluxPatches(ctx.config) } : {}),
     ...(service.valuesFrom?.length
       ? { postBuild: { substituteFrom: service.valuesFrom.map((v) => ({ kind: v.kind, name: v.name })) } }
       : {}),
@@ -291,10 +318,25 @@ function planKustomization(
   const object: Kustomization = {
     apiVersion: KUSTOMIZE_API_VERSION,
     kind: 'Kustomization',
-    metadata: meta(ctx, 'Kustomization', service, {}),
+    metadata: withRefsDigest(meta(ctx, 'Kustomization', service, {}), resolved),
     spec,
   };
   return { ok: true, type, object: stampHash(object), hash: object.metadata.annotations[APPLIED_HASH_ANNOTATION]! };
+}
+
+/** Sveltos' `patches` (patch text + PatchSelector target) are Flux's Kustomize patches as they are. */
+function fluxPatches(c: ProviderConfig) {
+  return (c.patches ?? []).map((p) => ({ patch: p.patch, ...(p.target ? { target: { ...p.target } } : {}) }));
+}
+
+/**
+ * Flux reads valuesFrom/substituteFrom objects only at its interval. A digest of their resourceVersions as the
+ * reconcile request makes a change to them a change of the object we apply, and Flux reconciles at once
+ * (the digest is in the applied hash, so a new one is applied). No data goes into it.
+ */
+function withRefsDigest(m: WrittenMeta, resolved: ResolvedValues | undefined): WrittenMeta {
+  if (resolved?.refsDigest) m.annotations[REQUESTED_AT_ANNOTATION] = `valuesFrom-${resolved.refsDigest}`;
+  return m;
 }
 
 /** JSON with sorted keys: the digest must not depend on property order. */
@@ -310,10 +352,14 @@ export function canonicalJson(v: unknown): string {
   return JSON.stringify(v);
 }
 
+function withoutHash(a: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(a).filter(([k]) => k !== APPLIED_HASH_ANNOTATION));
+}
+
 function stampHash<T extends FluxObject>(o: T): T {
   const hash = crypto
     .createHash('sha256')
-    .update(canonicalJson({ ...o, metadata: { ...o.metadata, annotations: {} } }))
+    .update(canonicalJson({ ...o, metadata: { ...o.metadata, annotations: withoutHash(o.metadata.annotations) } }))
     .digest('hex')
     .slice(0, 16);
   o.metadata.annotations[APPLIED_HASH_ANNOTATION] = hash;

@@ -70,7 +70,8 @@ export function serviceVerdict(
   applyErrors: Record<string, PlanError>,
   prev?: ServiceState,
 ): FluxVerdict {
-  if (svc.planError) return { state: 'Failed', message: svc.planError.message, confirmed: false };
+  if (svc.planError)
+    return { state: svc.planError.pending ? 'Pending' : 'Failed', message: svc.planError.message, confirmed: false };
   const applyErr = applyErrors[svc.key];
   if (applyErr) return { state: 'Failed', message: applyErr.message, confirmed: false };
   if (svc.awaiting) {
@@ -234,7 +235,9 @@ export function computeStatus(input: StatusInput): StatusOutput {
           type: CONDITION.providerConfigValid,
           status: 'True',
           reason: REASON.providerConfigValid,
-          message: 'provider config is valid',
+          message: obs.providerConfig.unsupported?.length
+            ? `provider config is valid; these keys have no effect in ksm-flux (the rest applies): ${obs.providerConfig.unsupported.join('; ')}`
+            : 'provider config is valid',
         }
       : {
           type: CONDITION.providerConfigValid,

@@ -50,6 +50,8 @@ export interface PlanError {
   /** A stable name for the kind of bad input, e.g. TemplateNotFound, InvalidValues. */
   reason: string;
   message: string;
+  /** An input that is not there yet (e.g. a valuesFrom ConfigMap): wait for it, do not fail. */
+  pending?: boolean;
 }
 
 export interface ConflictInfo {
@@ -136,6 +138,8 @@ export interface Observation {
     priority: number;
     deletionTimeoutMs?: number;
     maxConsecutiveFailures?: number;
+    /** Sveltos keys set to something ksm-flux does not do, each with the nearest alternative (config still applies). */
+    unsupported?: string[];
   };
   target: {
     selfManagement: boolean;

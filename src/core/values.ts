@@ -1,9 +1,22 @@
-// A service's `values` is a YAML string; HelmRelease.spec.values must be a JSON object.
+// A service's values: YAML text (after Go-template rendering, src/values/) → the JSON object a HelmRelease
+// carries, with line-precise errors; and the merge Sveltos applies when valuesFrom content joins the values.
+// Pure and workflow-safe.
 import YAML from 'yaml';
 
 export type ValuesResult = { ok: true; values: Record<string, unknown> | undefined } | { ok: false; message: string };
 
-export function parseValues(src: string | null | undefined): ValuesResult {
+export interface ParseOptions {
+  /** Names the document in messages ("values", "ConfigMap x key y"). */
+  what?: string;
+  /**
+   * The text is secret (a Secret's data): messages name the line and the kind of error only, never a word
+   * of the content (the YAML library quotes tokens in some messages).
+   */
+  secret?: boolean;
+}
+
+export function parseValues(src: string | null | undefined, opts: ParseOptions = {}): ValuesResult {
+  const what = opts.what ?? 'values';
   if (src === undefined || src === null || src.trim() === '') return { ok: true, values: undefined };
   // Helm reads values as YAML 1.1 (merge keys, yes/no booleans); so do we.
   const doc = YAML.parseDocument(src, { prettyErrors: false, uniqueKeys: true, version: '1.1', merge: true });
@@ -13,19 +26,61 @@ export function parseValues(src: string | null | undefined): ValuesResult {
     const line = lineOf(src, offset);
     const col = offset - src.lastIndexOf('\n', offset - 1);
     const where = `line ${line}, column ${col}`;
-    return { ok: false, message: `values: YAML syntax error at ${where}: ${err.message.split('\n')[0]}` };
+    const why = opts.secret ? err.code : err.message.split('\n')[0];
+    return { ok: false, message: `${what}: YAML syntax error at ${where}: ${why}` };
   }
-  if (doc.contents && YAML.isAlias(doc.contents)) return { ok: false, message: 'values: must be a YAML mapping' };
-  const v: unknown = doc.toJS({ maxAliasCount: 100 });
+  if (doc.contents && YAML.isAlias(doc.contents)) return { ok: false, message: `${what}: must be a YAML mapping` };
+  let v: unknown;
+  try {
+    v = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    return { ok: false, message: `${what}: ${opts.secret ? 'invalid YAML' : (e as Error).message}` };
+  }
   if (v === null || v === undefined) return { ok: true, values: undefined };
   if (typeof v !== 'object' || Array.isArray(v)) {
     const line = doc.contents?.range ? lineOf(src, doc.contents.range[0]) : 1;
-    const what = Array.isArray(v) ? 'a list' : `a ${typeof v}`;
-    return { ok: false, message: `values: line ${line}: expected a mapping of keys to values, got ${what}` };
+    const got = Array.isArray(v) ? 'a list' : `a ${typeof v}`;
+    return { ok: false, message: `${what}: line ${line}: expected a mapping of keys to values, got ${got}` };
   }
   return { ok: true, values: v as Record<string, unknown> };
 }
 
 function lineOf(src: string, offset: number): number {
   return src.slice(0, offset).split('\n').length;
+}
+
+const isMap = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * `src` merged over `dst` as Sveltos merges valuesFrom content into values (mergo with override): mappings
+ * merge key by key, recursively; anything else in `src` (scalars, lists, null) replaces what `dst` has.
+ * Returns a new object; neither input is changed.
+ */
+export function mergeOver(dst: Record<string, unknown>, src: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...dst };
+  for (const [k, v] of Object.entries(src)) {
+    const cur = out[k];
+    out[k] = isMap(v) && isMap(cur) ? mergeOver(cur, v) : v;
+  }
+  return out;
+}
+
+/** One Flux valuesFrom entry: a single data key of a ConfigMap or Secret in the ServiceSet's namespace. */
+export interface ValuesFromKey {
+  kind: 'ConfigMap' | 'Secret';
+  name: string;
+  valuesKey: string;
+}
+
+/**
+ * A Helm service's values as the activity resolved them (templates rendered, valuesFrom read): what the plan
+ * writes. Lives only inside an activity or the plan command; never a Temporal payload.
+ */
+export interface ResolvedValues {
+  /** Inline values, rendered and parsed, with templated valuesFrom ConfigMaps merged over them (Sveltos order). */
+  values?: Record<string, unknown>;
+  /** Plain (untemplated) valuesFrom objects, one entry per data key, in reference order then key order. */
+  valuesFrom: ValuesFromKey[];
+  /** Digest of the identity and resourceVersion of every object valuesFrom names; absent without valuesFrom. */
+  refsDigest?: string;
 }

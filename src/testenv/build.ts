@@ -3,10 +3,21 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { locateModule } from '../values/render';
 import { toolPaths } from './versions';
 
-export type BuildTarget = 'k8s' | 'etcd' | 'temporal' | 'crds' | 'flux' | 'helm' | 'temporal-server' | 'kcm';
-export const baseTargets: BuildTarget[] = ['crds', 'etcd', 'k8s', 'temporal'];
+/** `render` is the values renderer (WebAssembly, scripts/build-render.sh); the rest come from build-tools.sh. */
+export type BuildTarget = 'k8s' | 'etcd' | 'temporal' | 'crds' | 'flux' | 'helm' | 'temporal-server' | 'kcm' | 'render';
+export const baseTargets: BuildTarget[] = ['crds', 'etcd', 'k8s', 'temporal', 'render'];
+
+function renderBuilt(): boolean {
+  try {
+    locateModule();
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 
@@ -27,22 +38,29 @@ export function missingTargets(targets: BuildTarget[]): BuildTarget[] {
         fs.existsSync(path.join(t.temporalServerDir, b)),
       ),
     kcm: () => fs.existsSync(t.kcmManager) && fs.existsSync(path.join(t.kcmCrdDir, '.complete')),
+    render: renderBuilt,
   };
   return targets.filter((x) => !present[x]());
 }
 
 /** Builds the given targets (all base targets by default); resolves when everything is in the cache. */
 export async function build(targets: BuildTarget[] = baseTargets): Promise<void> {
-  const script = path.join(repoRoot, 'scripts', 'build-tools.sh');
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn('bash', [script, ...targets], { stdio: ['ignore', 'inherit', 'inherit'] });
-    child.on('error', reject);
-    child.on('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error(`build-tools.sh ${targets.join(' ')} exited ${code}`)),
-    );
-  });
+  const tools = targets.filter((t) => t !== 'render');
+  if (tools.length) await runScript('build-tools.sh', tools);
+  if (targets.includes('render')) await runScript('build-render.sh', []);
   const still = missingTargets(targets);
   if (still.length) throw new Error(`build finished but ${still.join(', ')} is still missing from the cache`);
+}
+
+function runScript(name: string, args: string[]): Promise<void> {
+  const script = path.join(repoRoot, 'scripts', name);
+  return new Promise<void>((resolve, reject) => {
+    const child = spawn('bash', [script, ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${name} ${args.join(' ')} exited ${code}`)),
+    );
+  });
 }
 
 /** Builds only what is missing; prints nothing when all is cached. */

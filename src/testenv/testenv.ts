@@ -134,6 +134,7 @@ export async function up(opts: UpOptions = {}): Promise<TestenvState> {
     'etcd',
     'k8s',
     'temporal',
+    'render',
     ...(flux ? (['flux'] as BuildTarget[]) : []),
     ...(opts.kcm ? (['kcm'] as BuildTarget[]) : []),
   ];

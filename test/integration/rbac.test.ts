@@ -50,6 +50,11 @@ const ALLOWED_UNUSED: Record<string, string> = {
   // test control plane, on in some distributions) the apply that sets it is authorized against
   // `update servicesets/finalizers`; the adapter never calls that subresource itself.
   'k0rdent.mirantis.com/servicesets/finalizers:update': 'OwnerReferencesPermissionEnforcement',
+  // Read only for services whose values are Go templates or that name valuesFrom (none in this scenario;
+  // test/integration/values.test.ts covers them).
+  'core/configmaps:get': 'valuesFrom ConfigMaps',
+  'cluster.x-k8s.io/clusters:get': 'values templates (.Cluster)',
+  'lib.projectsveltos.io/sveltosclusters:get': 'values templates (.Cluster of adopted/mgmt clusters)',
 };
 
 interface Rec {

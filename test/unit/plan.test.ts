@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   APPLIED_HASH_ANNOTATION,
+  REQUESTED_AT_ANNOTATION,
   LABEL_MANAGED,
   LABEL_MANAGED_BY,
   LABEL_RELEASE_KEY,
@@ -12,6 +13,7 @@ import {
   LABEL_SERVICE_NAMESPACE,
 } from '../../src/api/constants';
 import type { HelmRelease, Kustomization } from '../../src/api/flux';
+import type { ResolvedValues } from '../../src/core/values';
 import type { ServiceSet, ServiceTemplate } from '../../src/api/k0rdent';
 import { ATOMIC_RETRIES } from '../../src/core/helmOptions';
 import {
@@ -74,6 +76,8 @@ interface Row {
   template: ServiceTemplate | undefined;
   config?: unknown;
   paused?: boolean;
+  /** Values as the activity resolved them (src/values/); absent: the pure fallback. */
+  values?: ResolvedValues;
   check: (r: PlanResult, ss: ServiceSet) => void;
 }
 
@@ -177,7 +181,115 @@ const rows: Row[] = [
     check: (r) => assert.match(planError(r, 'InvalidValues'), /line 2\b/),
   },
   {
-    name: 'Helm: valuesFrom passes through (kind and name only)',
+    name: 'Helm: resolved values → spec.values; valuesFrom one entry per data key, in the resolved order',
+    svc: helmSvc({ values: 'ignored: {{ .Cluster.metadata.name }}', valuesFrom: [{ kind: 'ConfigMap', name: 'cm' }] }),
+    template: helmChartTemplate(HELM_TPL),
+    values: {
+      values: { name: 'dev-1' },
+      valuesFrom: [
+        { kind: 'ConfigMap', name: 'cm', valuesKey: 'a.yaml' },
+        { kind: 'ConfigMap', name: 'cm', valuesKey: 'b.yaml' },
+        { kind: 'Secret', name: 's', valuesKey: 'values.yaml' },
+      ],
+      refsDigest: '0123456789abcdef',
+    },
+    check: (r) => {
+      const hr = helm(r);
+      assert.deepEqual(hr.spec.values, { name: 'dev-1' });
+      assert.deepEqual(hr.spec.valuesFrom, [
+        { kind: 'ConfigMap', name: 'cm', valuesKey: 'a.yaml' },
+        { kind: 'ConfigMap', name: 'cm', valuesKey: 'b.yaml' },
+        { kind: 'Secret', name: 's', valuesKey: 'values.yaml' },
+      ]);
+      // The digest of the referenced objects is the reconcile request: Flux re-reads them when it changes.
+      assert.equal(hr.metadata.annotations[REQUESTED_AT_ANNOTATION], 'valuesFrom-0123456789abcdef');
+    },
+  },
+  {
+    name: 'Helm: resolved, no valuesFrom → no reconcile request annotation',
+    template: helmChartTemplate(HELM_TPL),
+    values: { values: { a: 1 }, valuesFrom: [] },
+    check: (r) => {
+      const hr = helm(r);
+      assert.equal(hr.metadata.annotations[REQUESTED_AT_ANNOTATION], undefined);
+      assert.equal('valuesFrom' in hr.spec, false);
+    },
+  },
+  {
+    name: 'Kustomize: valuesFrom digest → reconcile request annotation too',
+    svc: ksSvc({ valuesFrom: [{ kind: 'ConfigMap', name: 'vars' }] }),
+    template: kustomizeTemplate('kustomize-app'),
+    values: { valuesFrom: [], refsDigest: 'feedfeedfeedfeed' },
+    check: (r) => {
+      const ks = kustomization(r);
+      assert.equal(ks.metadata.annotations[REQUESTED_AT_ANNOTATION], 'valuesFrom-feedfeedfeedfeed');
+      assert.deepEqual(ks.spec.postBuild?.substituteFrom, [{ kind: 'ConfigMap', name: 'vars' }]);
+    },
+  },
+  {
+    name: 'Sveltos syncMode ContinuousWithDriftDetection → drift detection enabled',
+    template: helmChartTemplate(HELM_TPL),
+    config: { syncMode: 'ContinuousWithDriftDetection' },
+    check: (r) => assert.deepEqual(helm(r).spec.driftDetection, { mode: 'enabled' }),
+  },
+  {
+    name: 'Sveltos syncMode Continuous → Flux default (no drift detection)',
+    template: helmChartTemplate(HELM_TPL),
+    config: { syncMode: 'Continuous' },
+    check: (r) => assert.equal(helm(r).spec.driftDetection, undefined),
+  },
+  {
+    name: 'driftDetection wins over syncMode',
+    template: helmChartTemplate(HELM_TPL),
+    config: { syncMode: 'ContinuousWithDriftDetection', driftDetection: 'warn' },
+    check: (r) => assert.deepEqual(helm(r).spec.driftDetection, { mode: 'warn' }),
+  },
+  {
+    name: 'Sveltos driftExclusions and driftIgnore → driftDetection.ignore (paths; whole object = root path "")',
+    template: helmChartTemplate(HELM_TPL),
+    config: {
+      syncMode: 'ContinuousWithDriftDetection',
+      driftExclusions: [
+        { paths: ['/spec/replicas'], target: { kind: 'Deployment', name: 'web' } },
+        { paths: ['/data'] },
+      ],
+      driftIgnore: [{ group: 'apps', version: 'v1', kind: 'StatefulSet', namespace: 'db' }],
+    },
+    check: (r) =>
+      assert.deepEqual(helm(r).spec.driftDetection, {
+        mode: 'enabled',
+        ignore: [
+          { paths: ['/spec/replicas'], target: { kind: 'Deployment', name: 'web' } },
+          { paths: ['/data'] },
+          { paths: [''], target: { group: 'apps', version: 'v1', kind: 'StatefulSet', namespace: 'db' } },
+        ],
+      }),
+  },
+  {
+    name: 'Sveltos patches → HelmRelease postRenderers (Kustomize patches)',
+    template: helmChartTemplate(HELM_TPL),
+    config: { patches: [{ patch: 'kind: Deployment\nmetadata:\n  name: web\n', target: { kind: 'Deployment' } }] },
+    check: (r) =>
+      assert.deepEqual(helm(r).spec.postRenderers, [
+        {
+          kustomize: {
+            patches: [{ patch: 'kind: Deployment\nmetadata:\n  name: web\n', target: { kind: 'Deployment' } }],
+          },
+        },
+      ]),
+  },
+  {
+    name: 'Sveltos patches → Kustomization spec.patches',
+    svc: ksSvc(),
+    template: kustomizeTemplate('kustomize-app'),
+    config: { patches: [{ patch: '- op: add\n  path: /metadata/labels/x\n  value: y\n' }] },
+    check: (r) =>
+      assert.deepEqual(kustomization(r).spec.patches, [
+        { patch: '- op: add\n  path: /metadata/labels/x\n  value: y\n' },
+      ]),
+  },
+  {
+    name: 'Helm: valuesFrom without resolution (pure fallback) passes through (kind and name only)',
     svc: helmSvc({
       valuesFrom: [
         { kind: 'ConfigMap', name: 'nginx-values' },
@@ -558,6 +670,7 @@ describe('planService (table)', () => {
         planCtx(ss, { config: row.config ?? {}, paused: row.paused ?? false }),
         firstService(ss),
         row.template,
+        row.values,
       );
       row.check(r, ss);
       if (r.ok) {
@@ -595,6 +708,20 @@ describe('planService applied hash', () => {
   test('changes when values change', () => {
     assert.notEqual(hashOf(helmSvc({ values: 'a: 1\n' })), hashOf(helmSvc({ values: 'a: 2\n' })));
     assert.notEqual(hashOf(helmSvc()), hashOf(helmSvc({ values: 'a: 1\n' })));
+  });
+
+  test('changes when the referenced valuesFrom objects change (digest), not otherwise', () => {
+    const ss = makeServiceSet({ services: [helmSvc({ valuesFrom: [{ kind: 'ConfigMap', name: 'cm' }] })] });
+    const plan = (refsDigest: string) => {
+      const r = planService(planCtx(ss), firstService(ss), tpl, {
+        valuesFrom: [{ kind: 'ConfigMap', name: 'cm', valuesKey: 'values.yaml' }],
+        refsDigest,
+      });
+      if (!r.ok) return assert.fail(r.error.message);
+      return r.hash;
+    };
+    assert.equal(plan('aaaaaaaaaaaaaaaa'), plan('aaaaaaaaaaaaaaaa'));
+    assert.notEqual(plan('aaaaaaaaaaaaaaaa'), plan('bbbbbbbbbbbbbbbb'));
   });
 
   test('changes when pause, config or valuesFrom change', () => {

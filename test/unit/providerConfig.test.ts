@@ -85,15 +85,15 @@ describe('parseProviderConfig', () => {
   });
 
   test('an unknown key is rejected, naming provider.config.<key>', () => {
-    const e = bad({ syncMode: 'OneTime' });
-    assert.match(e, /provider\.config\.syncMode/);
-    assert.match(e, /unknown key/);
+    const e = bad({ syncMod: 'OneTime' });
+    assert.match(e, /provider\.config\.syncMod: unknown key/);
   });
 
-  test('several unknown keys are all named', () => {
-    const e = bad({ interval: '1m', notAKey: 'LeavePolicies', alsoNotAKey: 3 });
-    assert.match(e, /provider\.config\.notAKey/);
-    assert.match(e, /provider\.config\.alsoNotAKey/);
+  test('several unknown keys are all named, also inside Sveltos objects', () => {
+    const e = bad({ interval: '1m', replicas: 3, reload: true, driftExclusions: [{ paths: [], targt: {} }] });
+    assert.match(e, /provider\.config\.replicas: unknown key/);
+    assert.match(e, /provider\.config\.reload: unknown key/);
+    assert.match(e, /provider\.config\.driftExclusions\.0\.targt: unknown key/);
   });
 
   test('maxConsecutiveFailures: a positive integer (self-healing stops after that many failures)', () => {
@@ -127,6 +127,19 @@ describe('parseProviderConfig', () => {
       ['suspend: "true"', { suspend: 'true' }, 'suspend'],
       ['driftDetection: "on"', { driftDetection: 'on' }, 'driftDetection'],
       ['deletionTimeout: 600', { deletionTimeout: 600 }, 'deletionTimeout'],
+      ['syncMode: "Sometimes"', { syncMode: 'Sometimes' }, 'syncMode'],
+      ['maxConsecutiveFailures: -1', { maxConsecutiveFailures: -1 }, 'maxConsecutiveFailures'],
+      ['maxConsecutiveFailures: "3"', { maxConsecutiveFailures: '3' }, 'maxConsecutiveFailures'],
+      ['driftExclusions: {} (not a list)', { driftExclusions: {} }, 'driftExclusions'],
+      ['driftExclusions[0].paths: "/spec"', { driftExclusions: [{ paths: '/spec' }] }, 'driftExclusions.0.paths'],
+      ['driftIgnore[0].kind: 5', { driftIgnore: [{ kind: 5 }] }, 'driftIgnore.0.kind'],
+      ['patches[0] without patch', { patches: [{ target: { kind: 'Deployment' } }] }, 'patches.0.patch'],
+      ['stopOnConflict: "yes"', { stopOnConflict: 'yes' }, 'stopOnConflict'],
+      ['continueOnError: 1', { continueOnError: 1 }, 'continueOnError'],
+      ['reloader: "true"', { reloader: 'true' }, 'reloader'],
+      ['stopMatchingBehavior: "Keep"', { stopMatchingBehavior: 'Keep' }, 'stopMatchingBehavior'],
+      ['templateResourceRefs: "x"', { templateResourceRefs: 'x' }, 'templateResourceRefs'],
+      ['policyRefs: [1]', { policyRefs: [1] }, 'policyRefs.0'],
     ];
     for (const [name, raw, key] of cases) {
       test(name, () => {
@@ -173,5 +186,69 @@ describe('deletionTimeoutMs', () => {
     assert.equal(deletionTimeoutMs(ok({ deletionTimeout: '15m' })), 900_000);
     assert.equal(deletionTimeoutMs(ok({ deletionTimeout: '1h30m' })), 5_400_000);
     assert.equal(deletionTimeoutMs(ok({ deletionTimeout: '250ms' })), 250);
+  });
+});
+
+describe('Sveltos provider config keys (kcm built-in provider)', () => {
+  const unsupported = (raw: unknown): string[] => {
+    const r = parseProviderConfig(raw);
+    if (!r.ok) return assert.fail(r.error);
+    return r.unsupported;
+  };
+
+  // Every key of kcm's profileConfig, with a value that asks for something, and whether ksm-flux does it.
+  const table: [string, unknown, 'mapped' | 'unsupported', RegExp?][] = [
+    ['priority', 300, 'mapped'],
+    ['maxConsecutiveFailures', 5, 'mapped'],
+    ['syncMode', 'Continuous', 'mapped'],
+    ['syncMode', 'ContinuousWithDriftDetection', 'mapped'],
+    ['syncMode', 'OneTime', 'unsupported', /suspend/],
+    ['syncMode', 'DryRun', 'unsupported', /ksm-flux plan/],
+    ['driftIgnore', [{ kind: 'Deployment' }], 'mapped'],
+    ['driftExclusions', [{ paths: ['/spec/replicas'] }], 'mapped'],
+    ['patches', [{ patch: 'x: y' }], 'mapped'],
+    ['continueOnError', true, 'mapped'],
+    ['continueOnError', false, 'unsupported', /independently/],
+    ['stopOnConflict', false, 'mapped'],
+    ['stopOnConflict', true, 'unsupported', /priority/],
+    ['stopMatchingBehavior', 'WithdrawPolicies', 'mapped'],
+    ['stopMatchingBehavior', 'LeavePolicies', 'unsupported', /uninstalled/],
+    [
+      'templateResourceRefs',
+      [{ resource: { kind: 'ConfigMap', name: 'x' }, identifier: 'X' }],
+      'unsupported',
+      /valuesFrom/,
+    ],
+    ['policyRefs', [{ kind: 'ConfigMap', name: 'p', namespace: 'default' }], 'unsupported', /spec\.resources/],
+    ['reloader', true, 'unsupported', /Reloader/],
+    ['reloader', false, 'mapped'],
+  ];
+  for (const [key, value, verdict, alt] of table) {
+    test(`${key}: ${JSON.stringify(value)} → ${verdict}`, () => {
+      const notes = unsupported({ [key]: value, interval: '2m' });
+      if (verdict === 'mapped') assert.deepEqual(notes, []);
+      else {
+        assert.equal(notes.length, 1, JSON.stringify(notes));
+        assert.ok(notes[0]!.startsWith(`provider.config.${key}: `), notes[0]);
+        assert.match(notes[0]!, alt!);
+      }
+      // the rest of the config still applies
+      assert.equal(ok({ [key]: value, interval: '2m' }).interval, '2m');
+    });
+  }
+
+  test('a whole Sveltos config as users write it for kcm is valid; only what has no effect is named', () => {
+    const notes = unsupported({
+      priority: 200,
+      syncMode: 'ContinuousWithDriftDetection',
+      driftIgnore: [{ kind: 'Secret' }],
+      stopOnConflict: true,
+      reloader: true,
+      continueOnError: true,
+    });
+    assert.deepEqual(
+      notes.map((n) => n.split(':')[0]),
+      ['provider.config.stopOnConflict', 'provider.config.reloader'],
+    );
   });
 });

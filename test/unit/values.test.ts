@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseValues } from '../../src/core/values';
+import { mergeOver, parseValues } from '../../src/core/values';
 
 function okValues(src: string | null | undefined): Record<string, unknown> | undefined {
   const r = parseValues(src);
@@ -140,5 +140,27 @@ describe('parseValues', () => {
     test('only the first line of a multi-line parser message is kept', () => {
       assert.doesNotMatch(errOf('a: 1\nb: [\n'), /\n/);
     });
+  });
+});
+
+describe('parseValues of secret content', () => {
+  test('names document, line and the kind of error, never a word of the content', () => {
+    const r = parseValues('password: hunter2\n  bad: [', { what: 'Secret ns/s key values.yaml', secret: true });
+    assert.equal(r.ok, false);
+    if (r.ok) return;
+    assert.match(r.message, /^Secret ns\/s key values\.yaml: YAML syntax error at line \d+, column \d+: [A-Z_]+$/);
+    assert.doesNotMatch(r.message, /hunter2|bad/);
+  });
+});
+
+describe('mergeOver (how Sveltos merges valuesFrom content over values: mergo with override)', () => {
+  test('maps merge recursively; scalars, lists and null replace', () => {
+    const dst = { a: { x: 1, y: [1, 2], z: 'keep' }, b: true, c: 'c' };
+    const src = { a: { x: 2, y: [3] }, b: false, c: null, d: { n: 1 } };
+    assert.deepEqual(mergeOver(dst, src), { a: { x: 2, y: [3], z: 'keep' }, b: false, c: null, d: { n: 1 } });
+    assert.deepEqual(dst, { a: { x: 1, y: [1, 2], z: 'keep' }, b: true, c: 'c' }, 'inputs unchanged');
+  });
+  test('a map replaces a scalar and the other way round', () => {
+    assert.deepEqual(mergeOver({ a: 1, b: { x: 1 } }, { a: { x: 1 }, b: 2 }), { a: { x: 1 }, b: 2 });
   });
 });
