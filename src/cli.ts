@@ -4,6 +4,8 @@ import { runAdapter } from './commands/adapter';
 import { dev } from './commands/dev';
 import { doctor } from './commands/doctor';
 import { retry, status } from './commands/ops';
+import { plan } from './commands/plan';
+import { providerConfigJsonSchemaText } from './core/configSchema';
 import { baseTargets, build } from './testenv/build';
 import * as tenv from './testenv/testenv';
 import { booleanFlags, ConfigError, loadConfig, optionHelp } from './config';
@@ -29,6 +31,18 @@ const commands: Record<string, { summary: string; usage: string; details?: strin
   status: {
     summary: "show a ServiceSet's live workflow state beside its stored status",
     usage: 'ksm-flux status <namespace>/<name> [options]',
+  },
+  plan: {
+    summary: 'print the Flux objects the worker would write for a ServiceSet, with a diff against the live ones',
+    usage: 'ksm-flux plan <namespace>/<name> | --file FILE [--json] [--kubeconfig PATH]',
+    details:
+      "Uses the worker's planning code (values templates rendered, valuesFrom expanded) and applies nothing. --file plans a\n" +
+      'ServiceSet from a YAML/JSON file (reading templates and values inputs from the cluster). Exits 1 when the ServiceSet\n' +
+      'would fail (bad provider config, template or values), naming why. Secret contents are never printed.',
+  },
+  'config-schema': {
+    summary: 'print the JSON Schema of spec.provider.config',
+    usage: 'ksm-flux config-schema',
   },
   doctor: {
     summary: 'check Temporal, CRDs, the SMP readiness rules and RBAC',
@@ -93,6 +107,15 @@ async function main(argv: string[]): Promise<number> {
   }
   const dir = typeof flags.dir === 'string' ? flags.dir : undefined;
   switch (cmd) {
+    case 'config-schema':
+      process.stdout.write(providerConfigJsonSchemaText());
+      return 0;
+    case 'plan':
+      return plan(
+        typeof flags.kubeconfig === 'string' ? flags.kubeconfig : process.env.KUBECONFIG || undefined,
+        rest[0],
+        { ...(typeof flags.file === 'string' ? { file: flags.file } : {}), json: !!flags.json },
+      );
     case 'version':
       process.stdout.write(`${VERSION}\n`);
       return 0;

@@ -19,6 +19,8 @@ export const WORKFLOW_ID_ANNOTATION = 'flux.k0rdent.mirantis.com/workflow-id';
 /** Digest of what we last applied to a Flux object; compared with the desired digest to skip no-op applies. */
 export const APPLIED_HASH_ANNOTATION = 'flux.k0rdent.mirantis.com/applied-hash';
 
+/** On our StateManagementProvider: <namespace>/<name> of the ConfigMap holding the provider config JSON Schema. */
+export const CONFIG_SCHEMA_ANNOTATION = 'flux.k0rdent.mirantis.com/provider-config-schema';
 export const REQUESTED_AT_ANNOTATION = 'reconcile.fluxcd.io/requestedAt';
 export const RESET_AT_ANNOTATION = 'reconcile.fluxcd.io/resetAt';
 export const FORCE_AT_ANNOTATION = 'reconcile.fluxcd.io/forceAt';

@@ -28,14 +28,12 @@ const PatchSelector = z.strictObject({
 export type PatchSelector = z.infer<typeof PatchSelector>;
 
 const DriftExclusion = z.strictObject({
-  /** JSON Pointers (RFC 6901) to leave out of drift detection. */
-  paths: z.array(z.string()),
+  paths: z.array(z.string()).describe('JSON Pointers (RFC 6901) to leave out of drift detection'),
   target: PatchSelector.optional(),
 });
 
 const Patch = z.strictObject({
-  /** A strategic merge or JSON 6902 patch (YAML or JSON text). */
-  patch: z.string().min(1),
+  patch: z.string().min(1).describe('a strategic merge or JSON 6902 patch (YAML or JSON text)'),
   target: PatchSelector.optional(),
 });
 
@@ -43,52 +41,77 @@ const Patch = z.strictObject({
 const objectList = z.array(z.record(z.string(), z.unknown()));
 
 export const ProviderConfig = z.strictObject({
-  /** Flux reconcile interval of every produced object. */
-  interval: duration.default('10m'),
-  /** Kustomization retry interval after a failure (Flux default: interval). */
-  retryInterval: duration.optional(),
-  /** Flux timeout (HelmRelease spec.timeout, Kustomization spec.timeout). */
-  timeout: duration.optional(),
-  /** Kustomization garbage collection. */
-  prune: z.boolean().default(true),
-  /** Kustomization health-checks every applied object. */
-  wait: z.boolean().default(false),
-  /** Kustomization recreates objects whose immutable fields change. */
-  force: z.boolean().default(false),
-  /** Namespace for Kustomize/Resource objects that set none (default: the service namespace). */
-  targetNamespace: dnsLabel.optional(),
-  /** Suspend every produced object (like the pause annotation, but from config). */
-  suspend: z.boolean().default(false),
-  /** Conflict resolution: the higher priority owns a contested Helm release (Sveltos: the Profile's tier). */
-  priority: z.number().int().min(1).max(2147483646).default(DEFAULT_PRIORITY),
-  /** HelmRelease drift detection mode; wins over syncMode. */
-  driftDetection: z.enum(['enabled', 'warn', 'disabled']).optional(),
-  /** How long deletion waits for Flux to uninstall/prune before it orphans what is left. */
-  deletionTimeout: duration.optional(),
+  interval: duration.default('10m').describe('Flux reconcile interval of every produced object.'),
+  retryInterval: duration.optional().describe('Kustomization retry interval after a failure (Flux default: interval).'),
+  timeout: duration.optional().describe('Flux timeout (HelmRelease spec.timeout, Kustomization spec.timeout).'),
+  prune: z.boolean().default(true).describe('Kustomization garbage collection.'),
+  wait: z.boolean().default(false).describe('Kustomization health-checks every applied object.'),
+  force: z.boolean().default(false).describe('Kustomization recreates objects whose immutable fields change.'),
+  targetNamespace: dnsLabel
+    .optional()
+    .describe('Namespace for Kustomize/Resource objects that set none (default: the service namespace).'),
+  suspend: z
+    .boolean()
+    .default(false)
+    .describe('Suspend every produced object (like the pause annotation, but from config).'),
+  priority: z
+    .number()
+    .int()
+    .min(1)
+    .max(2147483646)
+    .default(DEFAULT_PRIORITY)
+    .describe("Conflict resolution: the higher priority owns a contested Helm release (Sveltos: the Profile's tier)."),
+  driftDetection: z
+    .enum(['enabled', 'warn', 'disabled'])
+    .optional()
+    .describe('HelmRelease drift detection mode; wins over syncMode.'),
+  deletionTimeout: duration
+    .optional()
+    .describe('How long deletion waits for Flux to uninstall/prune before it orphans what is left.'),
 
   // --- keys of kcm's Sveltos provider config ---
-  /** Failed releases are re-driven automatically until this many consecutive failures (then only a manual retry). */
-  maxConsecutiveFailures: z.number().int().min(1).optional(),
-  /** Sveltos sync mode: ContinuousWithDriftDetection → drift detection enabled; Continuous → Flux's default. */
-  syncMode: z.enum(['Continuous', 'ContinuousWithDriftDetection', 'OneTime', 'DryRun']).optional(),
-  /** Paths of deployed objects left out of drift detection → HelmRelease driftDetection.ignore. */
-  driftExclusions: z.array(DriftExclusion).optional(),
-  /** Whole objects left out of drift detection → driftDetection.ignore with the root path. */
-  driftIgnore: z.array(PatchSelector).optional(),
-  /** Patches of rendered objects → HelmRelease postRenderers (Kustomize patches), Kustomization spec.patches. */
-  patches: z.array(Patch).optional(),
-  /** Sveltos: stop at the first conflicting resource. */
-  stopOnConflict: z.boolean().optional(),
-  /** Sveltos: keep deploying after a failing chart. */
-  continueOnError: z.boolean().optional(),
-  /** Sveltos: what happens to deployed objects when the cluster stops matching. */
-  stopMatchingBehavior: z.enum(['WithdrawPolicies', 'LeavePolicies']).optional(),
-  /** Sveltos: extra management-cluster objects for templates (getResource …). */
-  templateResourceRefs: objectList.optional(),
-  /** Sveltos: raw resources from ConfigMaps/Secrets. */
-  policyRefs: objectList.optional(),
-  /** Sveltos: deploy Reloader to restart workloads on ConfigMap/Secret changes. */
-  reloader: z.boolean().optional(),
+  maxConsecutiveFailures: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe(
+      'Failed releases are re-driven automatically until this many consecutive failures (then only a manual retry).',
+    ),
+  syncMode: z
+    .enum(['Continuous', 'ContinuousWithDriftDetection', 'OneTime', 'DryRun'])
+    .optional()
+    .describe(
+      "Sveltos sync mode: ContinuousWithDriftDetection → drift detection enabled; Continuous → Flux's default.",
+    ),
+  driftExclusions: z
+    .array(DriftExclusion)
+    .optional()
+    .describe('Paths of deployed objects left out of drift detection → HelmRelease driftDetection.ignore.'),
+  driftIgnore: z
+    .array(PatchSelector)
+    .optional()
+    .describe('Whole objects left out of drift detection → driftDetection.ignore with the root path.'),
+  patches: z
+    .array(Patch)
+    .optional()
+    .describe(
+      'Patches of rendered objects → HelmRelease postRenderers (Kustomize patches), Kustomization spec.patches.',
+    ),
+  stopOnConflict: z.boolean().optional().describe('Sveltos: stop at the first conflicting resource.'),
+  continueOnError: z.boolean().optional().describe('Sveltos: keep deploying after a failing chart.'),
+  stopMatchingBehavior: z
+    .enum(['WithdrawPolicies', 'LeavePolicies'])
+    .optional()
+    .describe('Sveltos: what happens to deployed objects when the cluster stops matching.'),
+  templateResourceRefs: objectList
+    .optional()
+    .describe('Sveltos: extra management-cluster objects for templates (getResource …).'),
+  policyRefs: objectList.optional().describe('Sveltos: raw resources from ConfigMaps/Secrets.'),
+  reloader: z
+    .boolean()
+    .optional()
+    .describe('Sveltos: deploy Reloader to restart workloads on ConfigMap/Secret changes.'),
 });
 export type ProviderConfig = z.infer<typeof ProviderConfig>;
 

@@ -150,6 +150,7 @@ describe('chart charts/ksm-flux (real helm)', () => {
       'ClusterRole/ksm-flux-kustomize-controller-ksm-flux',
       'ClusterRoleBinding/ksm-flux-ksm-flux',
       'ClusterRoleBinding/ksm-flux-kustomize-controller-ksm-flux',
+      'ConfigMap/ksm-flux-provider-config-schema',
       'Deployment/ksm-flux',
       'Deployment/ksm-flux-kustomize-controller',
       'Deployment/ksm-flux-worker',

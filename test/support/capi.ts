@@ -1,0 +1,41 @@
+// The Cluster API Cluster CRD, from the sigs.k8s.io/cluster-api Go module zip (the version kcm's tests use),
+// installed into the test API server: values templates read the CAPI Cluster as `.Cluster`.
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { installCrds } from '../../src/testenv/crds';
+import type { KubeClient } from '../../src/kube/client';
+
+export const CAPI_VERSION = '1.13.4';
+
+export async function installCapiClusterCrd(kube: KubeClient): Promise<void> {
+  const { stdout } = await promisify(execFile)(
+    'go',
+    ['mod', 'download', '-json', `sigs.k8s.io/cluster-api@v${CAPI_VERSION}`],
+    {
+      env: { ...process.env, GOFLAGS: '-mod=mod', GOWORK: 'off', PATH: `${process.env.PATH}:/usr/local/go/bin` },
+      cwd: '/',
+    },
+  );
+  const dir = (JSON.parse(stdout) as { Dir: string }).Dir;
+  await installCrds(
+    kube,
+    path.join(dir, 'config', 'crd', 'bases'),
+    (c) => c.metadata.name === 'clusters.cluster.x-k8s.io',
+  );
+}
+
+/** A CAPI Cluster as kcm's ClusterDeployment creates it (same namespace and name as the ClusterDeployment). */
+export async function createCapiCluster(
+  kube: KubeClient,
+  ns: string,
+  name: string,
+  labels: Record<string, string>,
+): Promise<void> {
+  await kube.create(`/apis/cluster.x-k8s.io/v1beta2/namespaces/${ns}/clusters`, {
+    apiVersion: 'cluster.x-k8s.io/v1beta2',
+    kind: 'Cluster',
+    metadata: { name, namespace: ns, labels },
+    spec: { clusterNetwork: { pods: { cidrBlocks: ['10.244.0.0/16'] } } },
+  });
+}
