@@ -163,3 +163,33 @@ describe('api/k0rdent schemas', () => {
     );
   });
 });
+
+describe('ServiceSet schema: forward compatibility (kcm PR #3014: spec.provider optional; newer fields)', () => {
+  const base = {
+    apiVersion: 'k0rdent.mirantis.com/v1beta1',
+    kind: 'ServiceSet',
+    metadata: { name: 'x', namespace: 'ns', uid: 'u1' },
+  };
+  test('a ServiceSet without spec.provider parses, names no provider, and is not ours', async () => {
+    const { ownership } = await import('../../src/activities/observe');
+    for (const provider of [undefined, null]) {
+      const ss = ServiceSet.parse({ ...base, spec: { cluster: 'c', provider, services: [] } });
+      assert.equal(ss.spec.provider.name, '');
+      assert.equal(ss.spec.provider.selfManagement, undefined);
+      assert.equal(ownership(undefined, ss, { name: 'ksm-flux', namespace: 'kcm-system' }).owned, false);
+    }
+  });
+  test('unknown fields anywhere are kept, not rejected', () => {
+    const ss = ServiceSet.parse({
+      ...base,
+      spec: {
+        cluster: 'c',
+        futureField: { a: 1 },
+        provider: { name: 'p', futureKnob: true },
+        services: [{ name: 's', namespace: 'n', template: 't', futureServiceField: 'x' }],
+      },
+    });
+    assert.deepEqual((ss.spec as Record<string, unknown>).futureField, { a: 1 });
+    assert.equal((ss.spec.services![0] as Record<string, unknown>).futureServiceField, 'x');
+  });
+});
