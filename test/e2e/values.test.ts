@@ -43,10 +43,7 @@ describe('values end to end (real Flux, real target cluster)', () => {
   let ns: string;
 
   const configData = async (name: string) =>
-    (
-      (await target.kube.get(targetPaths.configMap('e2e-values', name))) as
-        { data?: Record<string, string> } | undefined
-    )?.data;
+    (await target.kube.get<{ data?: Record<string, string> }>(targetPaths.configMap('e2e-values', name)))?.data;
   const setCm = (greeting: string) =>
     kube.apply(
       `/api/v1/namespaces/${ns}/configmaps/app-values`,
