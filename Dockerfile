@@ -15,6 +15,14 @@
 # ENTRYPOINT and CMD.
 
 ARG NODE_IMAGE=node:20-bookworm-slim
+ARG GO_IMAGE=golang:1.26-bookworm
+
+# The values renderer: Go text/template + Sveltos' functions built to WebAssembly (src/values/wasm).
+FROM ${GO_IMAGE} AS render
+WORKDIR /src
+COPY scripts/build-render.sh ./scripts/
+COPY src/values/wasm ./src/values/wasm
+RUN bash scripts/build-render.sh --copy out/render.wasm
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
@@ -25,7 +33,9 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY bin ./bin
 COPY scripts ./scripts
 COPY src ./src
-# tsc into dist/, then the prebuilt workflow bundle dist/workflow-bundle.js.
+# tsc into dist/, then the prebuilt workflow bundle dist/workflow-bundle.js; the renderer comes built from
+# the render stage (npm run build keeps it, as this stage has no Go).
+COPY --from=render /src/out/render.wasm ./dist/src/values/render.wasm
 RUN npm run build
 RUN npm prune --omit=dev
 

@@ -31,6 +31,11 @@ if command -v go >/dev/null 2>&1; then
   fi
 else
   out=$(LC_ALL=C ls -d "$CACHE/values-render-$key-"* 2>/dev/null | tail -n1 || true)
+  if { [ -z "$out" ] || [ ! -f "$out/render.wasm" ]; } && [ -n "$copy" ] && [ -f "$copy" ]; then
+    # A container build copies in the module built by its Go stage.
+    log "values renderer: no Go toolchain; keeping the prebuilt $copy"
+    exit 0
+  fi
   [ -n "$out" ] && [ -f "$out/render.wasm" ] || { log "values renderer: no Go toolchain and no cached build of these sources in $CACHE"; exit 1; }
   log "values renderer: no Go toolchain; using $out"
 fi
