@@ -93,6 +93,7 @@ export function parseManifests(text: string): Manifest[] {
 const chartKinds: Record<string, { plural: string; namespaced: boolean }> = {
   'v1/ServiceAccount': { plural: 'serviceaccounts', namespaced: true },
   'v1/Service': { plural: 'services', namespaced: true },
+  'v1/ConfigMap': { plural: 'configmaps', namespaced: true },
   'apps/v1/Deployment': { plural: 'deployments', namespaced: true },
   'rbac.authorization.k8s.io/v1/ClusterRole': { plural: 'clusterroles', namespaced: false },
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': { plural: 'clusterrolebindings', namespaced: false },

@@ -103,9 +103,8 @@ export class ValuesResolver {
     const text = svc.values ?? '';
     const rendered = await this.render(svc, text, 'values');
     if (!rendered.ok) return rendered;
-    const parsed = parseValues(rendered.output, {
-      what: isTemplate(text) ? `rendered values of service ${serviceKey(svc)}` : `values of service ${serviceKey(svc)}`,
-    });
+    // The service is named by its status entry and in the condition ("web/x: values: …").
+    const parsed = parseValues(rendered.output, { what: isTemplate(text) ? 'rendered values' : 'values' });
     if (!parsed.ok) return { ok: false, error: { reason: 'InvalidValues', message: parsed.message } };
     let values = parsed.values;
 

@@ -440,7 +440,7 @@ describe('RBAC: the chart grants exactly what the adapter uses', () => {
     const k0 = 'k0rdent.mirantis.com';
     const cases: Record<string, string>[] = [
       { group: '', resource: 'secrets', verb: 'create', namespace: ns },
-      { group: '', resource: 'configmaps', verb: 'get', namespace: ns },
+      { group: '', resource: 'configmaps', verb: 'update', namespace: ns },
       { group: '', resource: 'events', verb: 'create', namespace: ns },
       { group: k0, resource: 'servicesets', verb: 'create', namespace: ns },
       { group: k0, resource: 'servicesets', verb: 'update', namespace: ns },
