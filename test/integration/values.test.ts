@@ -8,7 +8,7 @@ import { REQUESTED_AT_ANNOTATION, workflowIdFor } from '../../src/api/constants'
 import { fluxObjectName } from '../../src/core/names';
 import { paths } from '../../src/kube/paths';
 import { stage, startTestAdapter, type TestAdapter } from '../support/adapter';
-import { createCapiCluster, installCapiClusterCrd } from '../support/capi';
+import { createCapiCluster, installCapiClusterCrd, installSveltosClusterCrd } from '../support/capi';
 import { createServiceSet, eventsWith, eventually, getServiceSet, testEnv, uniqueName } from '../support/env';
 
 describe('values (Go templates, valuesFrom) like Sveltos', () => {
@@ -43,7 +43,7 @@ describe('values (Go templates, valuesFrom) like Sveltos', () => {
     );
 
   before(async () => {
-    await installCapiClusterCrd(kube);
+    await Promise.all([installCapiClusterCrd(kube), installSveltosClusterCrd(kube)]);
     adapter = await startTestAdapter();
     smp = await stage(adapter, ns, { helm: ['app'], clusters: ['cluster1', 'cluster2'] });
     await createCapiCluster(kube, ns, 'cluster1', { env: 'prod', marker });
@@ -143,6 +143,41 @@ describe('values (Go templates, valuesFrom) like Sveltos', () => {
     await createCapiCluster(kube, ns, 'cluster2', {});
     const o: any = await eventually('rendered once the Cluster exists', () => hr('tplwait', 'wait-a'), 20_000);
     assert.deepEqual(o.spec.values, { c: 'cluster2' });
+  });
+
+  it('selfManagement: .Cluster is the SveltosCluster mgmt/mgmt that stands for the management cluster (as Sveltos)', async () => {
+    await createServiceSet(kube, {
+      namespace: ns,
+      name: 'tplself',
+      selfManagement: true,
+      cluster: '',
+      provider: smp,
+      services: [
+        {
+          name: 'self-a',
+          namespace: 'web',
+          template: 'app',
+          values: 'c: {{ .Cluster.metadata.namespace }}/{{ .Cluster.metadata.name }}\n',
+        },
+      ],
+    });
+    await stateOf('tplself', 'self-a', 'Pending');
+    assert.match((await appliedCondition('tplself')).message, /waiting for SveltosCluster mgmt\/mgmt/);
+    await kube
+      .create(`/api/v1/namespaces`, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'mgmt' } })
+      .catch(() => undefined);
+    await kube
+      .create('/apis/lib.projectsveltos.io/v1beta1/namespaces/mgmt/sveltosclusters', {
+        apiVersion: 'lib.projectsveltos.io/v1beta1',
+        kind: 'SveltosCluster',
+        metadata: { name: 'mgmt', namespace: 'mgmt' },
+        spec: { consecutiveFailureThreshold: 3 },
+      })
+      .catch((e: { status?: number }) => {
+        if (e.status !== 409) throw e;
+      });
+    const o: any = await eventually('rendered with the SveltosCluster', () => hr('tplself', 'self-a'), 20_000);
+    assert.deepEqual(o.spec.values, { c: 'mgmt/mgmt' });
   });
 
   it('valuesFrom: one Flux entry per data key in key order, missing objects wait, bad YAML is Failed naming the key', async () => {

@@ -7,21 +7,33 @@ import { installCrds } from '../../src/testenv/crds';
 import type { KubeClient } from '../../src/kube/client';
 
 export const CAPI_VERSION = '1.13.4';
+/** The libsveltos version Sveltos' addon-controller uses (its go.mod). */
+export const LIBSVELTOS_VERSION = '1.14.0';
+
+async function moduleDir(mod: string): Promise<string> {
+  const { stdout } = await promisify(execFile)('go', ['mod', 'download', '-json', mod], {
+    env: { ...process.env, GOFLAGS: '-mod=mod', GOWORK: 'off', PATH: `${process.env.PATH}:/usr/local/go/bin` },
+    cwd: '/',
+  });
+  return (JSON.parse(stdout) as { Dir: string }).Dir;
+}
 
 export async function installCapiClusterCrd(kube: KubeClient): Promise<void> {
-  const { stdout } = await promisify(execFile)(
-    'go',
-    ['mod', 'download', '-json', `sigs.k8s.io/cluster-api@v${CAPI_VERSION}`],
-    {
-      env: { ...process.env, GOFLAGS: '-mod=mod', GOWORK: 'off', PATH: `${process.env.PATH}:/usr/local/go/bin` },
-      cwd: '/',
-    },
-  );
-  const dir = (JSON.parse(stdout) as { Dir: string }).Dir;
+  const dir = await moduleDir(`sigs.k8s.io/cluster-api@v${CAPI_VERSION}`);
   await installCrds(
     kube,
     path.join(dir, 'config', 'crd', 'bases'),
     (c) => c.metadata.name === 'clusters.cluster.x-k8s.io',
+  );
+}
+
+/** Sveltos' SveltosCluster CRD (libsveltos module zip): adopted clusters and the management cluster mgmt/mgmt. */
+export async function installSveltosClusterCrd(kube: KubeClient): Promise<void> {
+  const dir = await moduleDir(`github.com/projectsveltos/libsveltos@v${LIBSVELTOS_VERSION}`);
+  await installCrds(
+    kube,
+    path.join(dir, 'config', 'crd', 'bases'),
+    (c) => c.metadata.name === 'sveltosclusters.lib.projectsveltos.io',
   );
 }
 
