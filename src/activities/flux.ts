@@ -51,6 +51,7 @@ export async function applyServices(deps: Deps, ref: ServiceSetRef, keys: string
     const tRaw = await deps.client.get(paths.serviceTemplate(ns, svc.template));
     const template = tRaw ? parseObject(ServiceTemplate, tRaw, `ServiceTemplate ${ns}/${svc.template}`) : undefined;
     const plan = await planner.plan(svc, template);
+    if (!plan.ok && plan.error.pending) continue; // an input went away since the observation: the next pass waits
     if (!plan.ok) {
       m.applyErrors.inc({ reason: plan.error.reason });
       results.push({ key, ok: false, error: plan.error });
