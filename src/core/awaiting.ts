@@ -54,6 +54,7 @@ export function awaitedInput(err: PlanError, template: ServiceTemplate | undefin
       return undefined;
     }
     default:
-      return undefined;
+      // Values inputs (src/values/): a valuesFrom object or the cluster object a template reads, not there yet.
+      return err.pending ? { reason: err.reason, message: err.message } : undefined;
   }
 }

@@ -70,8 +70,7 @@ export function serviceVerdict(
   applyErrors: Record<string, PlanError>,
   prev?: ServiceState,
 ): FluxVerdict {
-  if (svc.planError)
-    return { state: svc.planError.pending ? 'Pending' : 'Failed', message: svc.planError.message, confirmed: false };
+  if (svc.planError) return { state: 'Failed', message: svc.planError.message, confirmed: false };
   const applyErr = applyErrors[svc.key];
   if (applyErr) return { state: 'Failed', message: applyErr.message, confirmed: false };
   if (svc.awaiting) {
