@@ -78,7 +78,7 @@ const commands: Record<string, { summary: string; usage: string; details?: strin
 function help(cmd?: string): string {
   if (cmd && commands[cmd]) {
     const c = commands[cmd];
-    const opts = ['run', 'watcher', 'worker', 'retry', 'status', 'doctor'].includes(cmd)
+    const opts = ['run', 'watcher', 'worker', 'retry', 'status', 'doctor', 'plan'].includes(cmd)
       ? `\n\nOptions (flag / environment variable):\n${optionHelp.map((o) => `  ${o.flag.padEnd(30)} ${o.env.padEnd(36)} ${o.help}`).join('\n')}`
       : '';
     return `${c.summary}\n\nUsage: ${c.usage}${c.details ? `\n\n${c.details}` : ''}${opts}\n`;
@@ -110,12 +110,7 @@ async function main(argv: string[]): Promise<number> {
     case 'config-schema':
       process.stdout.write(providerConfigJsonSchemaText());
       return 0;
-    case 'plan':
-      return plan(
-        typeof flags.kubeconfig === 'string' ? flags.kubeconfig : process.env.KUBECONFIG || undefined,
-        rest[0],
-        { ...(typeof flags.file === 'string' ? { file: flags.file } : {}), json: !!flags.json },
-      );
+
     case 'version':
       process.stdout.write(`${VERSION}\n`);
       return 0;
@@ -191,6 +186,14 @@ async function main(argv: string[]): Promise<number> {
     case 'status': {
       await status(cfg, rest[0]);
       return 0;
+    }
+    case 'plan': {
+      // The worker's own settings (kubeconfig, Flux mode): the plan is what that worker would write.
+      const file = typeof flags.file === 'string' ? flags.file : undefined;
+      return plan({ kubeconfig: cfg.kubeconfig, fluxMode: cfg.fluxMode }, rest[0], {
+        ...(file ? { file } : {}),
+        json: !!flags.json,
+      });
     }
     case 'doctor': {
       return (await doctor(cfg, { ...(typeof flags.smp === 'string' ? { smp: flags.smp } : {}) })) ? 0 : 1;

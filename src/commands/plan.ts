@@ -8,6 +8,7 @@ import { PAUSED_ANNOTATION } from '../api/constants';
 import type { FluxObject } from '../api/flux';
 import { ServiceSet, ServiceTemplate, parseObject } from '../api/k0rdent';
 import { ServicePlanner } from '../activities/planCache';
+import { DEFAULT_FLUX_MODE, type FluxMode } from '../core/fluxMode';
 import { serviceKey } from '../core/plan';
 import { parseProviderConfig } from '../core/providerConfig';
 import type { PlanError } from '../core/types';
@@ -44,7 +45,11 @@ export function serviceSetFromFile(text: string, file: string): unknown {
 }
 
 /** Plans every service of `raw` (a ServiceSet object) as the worker would, reading templates and values inputs. */
-export async function planServiceSet(kube: KubeClient, raw: unknown): Promise<PlanReport> {
+export async function planServiceSet(
+  kube: KubeClient,
+  raw: unknown,
+  fluxMode: FluxMode = DEFAULT_FLUX_MODE,
+): Promise<PlanReport> {
   const pre = raw as { metadata?: { namespace?: string; name?: string; uid?: string } };
   const ns = pre.metadata?.namespace ?? 'default';
   const name = pre.metadata?.name ?? '';
@@ -63,7 +68,7 @@ export async function planServiceSet(kube: KubeClient, raw: unknown): Promise<Pl
   }
   report.unsupported = cfg.unsupported;
   const paused = Object.prototype.hasOwnProperty.call(ss.metadata.annotations ?? {}, PAUSED_ANNOTATION);
-  const planner = new ServicePlanner(kube, { serviceSet: ss, config: cfg.config, paused });
+  const planner = new ServicePlanner(kube, { serviceSet: ss, config: cfg.config, paused, fluxMode });
   for (const svc of ss.spec.services ?? []) {
     const tRaw = await kube.get(paths.serviceTemplate(ns, svc.template));
     const template = tRaw ? parseObject(ServiceTemplate, tRaw, `ServiceTemplate ${ns}/${svc.template}`) : undefined;
@@ -199,13 +204,14 @@ export function formatReport(r: PlanReport): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** `target` is the worker's own settings (kubeconfig, Flux mode): the plan is what that worker would write. */
 export async function plan(
-  kubeconfig: string | undefined,
+  target: { kubeconfig?: string | undefined; fluxMode?: FluxMode },
   arg: string | undefined,
   opts: { file?: string; json?: boolean; out?: (s: string) => void } = {},
 ): Promise<number> {
   const out = opts.out ?? ((s: string) => process.stdout.write(s));
-  const kube = KubeClient.fromDefault(kubeconfig);
+  const kube = KubeClient.fromDefault(target.kubeconfig);
   try {
     let raw: unknown;
     if (opts.file) raw = serviceSetFromFile(fs.readFileSync(opts.file, 'utf8'), opts.file);
@@ -214,7 +220,7 @@ export async function plan(
       raw = await kube.get(paths.serviceSet(namespace, name));
       if (!raw) throw new Error(`ServiceSet ${namespace}/${name} not found`);
     }
-    const report = await planServiceSet(kube, raw);
+    const report = await planServiceSet(kube, raw, target.fluxMode);
     out(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
     return report.fails ? 1 : 0;
   } finally {

@@ -22,7 +22,7 @@ async function runPlan(
   opts: { file?: string } = {},
 ): Promise<{ code: number; report: PlanReport }> {
   let text = '';
-  const code = await plan(testEnv().kubeconfig, arg, { ...opts, json: true, out: (s) => (text += s) });
+  const code = await plan({ kubeconfig: testEnv().kubeconfig }, arg, { ...opts, json: true, out: (s) => (text += s) });
   return { code, report: JSON.parse(text) as PlanReport };
 }
 
