@@ -42,6 +42,12 @@ describe('external Temporal', () => {
   };
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
+  /** The watcher and the worker (not the chart's kustomize-controller of kcm Flux mode). */
+  const isAdapterDeployment = (d: Manifest) =>
+    d.kind === 'Deployment' &&
+    (d.metadata.labels as Record<string, string> | undefined)?.['app.kubernetes.io/component'] !==
+      'kustomize-controller';
+
   describe('chart values', () => {
     before(async () => {
       await ensureBuilt(['helm']);
@@ -58,7 +64,7 @@ describe('external Temporal', () => {
           },
         }),
       );
-      const deployments = docs.filter((d) => d.kind === 'Deployment');
+      const deployments = docs.filter(isAdapterDeployment);
       assert.equal(deployments.length, 2, 'watcher and worker');
       for (const d of deployments) {
         const spec = podSpec(d);
@@ -92,7 +98,7 @@ describe('external Temporal', () => {
           },
         }),
       );
-      const c = podSpec(docs.find((d) => d.kind === 'Deployment')!).containers[0]!;
+      const c = podSpec(docs.find(isAdapterDeployment)!).containers[0]!;
       const { flags } = parseArgs(c.args.slice(1), booleanFlags);
       const dir = '/etc/ksm-flux/temporal-tls';
       const cfg = withMounts(loadConfig(flags, {}), {
