@@ -6,21 +6,20 @@ import type { KubeObject } from '../../src/kube/client';
 
 const created = '2026-11-29T22:00:00Z';
 const at = (s: number) => Date.parse(created) + s * 1000;
-const ks = (o: { finalizers?: string[]; status?: Record<string, unknown> } = {}): KubeObject =>
-  ({
-    apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
-    kind: 'Kustomization',
-    metadata: {
-      name: 'ks',
-      namespace: 'ns',
-      uid: 'u',
-      generation: 1,
-      creationTimestamp: created,
-      ...(o.finalizers ? { finalizers: o.finalizers } : {}),
-    },
-    spec: { interval: '1m', prune: true, sourceRef: { kind: 'GitRepository', name: 'g' } },
-    status: o.status ?? { observedGeneration: -1 },
-  }) as unknown as KubeObject;
+const ks = (o: { finalizers?: string[]; status?: Record<string, unknown> } = {}): KubeObject => ({
+  apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
+  kind: 'Kustomization',
+  metadata: {
+    name: 'ks',
+    namespace: 'ns',
+    uid: 'u',
+    generation: 1,
+    creationTimestamp: created,
+    ...(o.finalizers ? { finalizers: o.finalizers } : {}),
+  },
+  spec: { interval: '1m', prune: true, sourceRef: { kind: 'GitRepository', name: 'g' } },
+  status: o.status ?? { observedGeneration: -1 },
+});
 
 describe('observeFlux: unclaimedForMs', () => {
   test('untouched (CRD default status only): the time since creation', () => {
