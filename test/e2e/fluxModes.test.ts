@@ -377,6 +377,10 @@ describe("Flux modes: kcm's label-filtered Flux and a standalone Flux", () => {
         assert.match(kc.name, /standalone mode/);
 
         for (const ss of ['solo', 'control']) await kube.delete(paths.serviceSet(ns, ss));
+        // Deleting a paused ServiceSet waits for the pause to be lifted (README "Pause"): lift it.
+        await kube.mergePatch(paths.serviceSet(ns, 'control'), {
+          metadata: { annotations: { [PAUSED_ANNOTATION]: null } },
+        });
         await Promise.all([waitGone(ns, 'solo'), waitGone(ns, 'control')]);
         assert.deepEqual(
           await helmReleaseRecords(target, 'modes-solo', 'solo'),
