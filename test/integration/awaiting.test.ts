@@ -146,7 +146,14 @@ describe('waiting for inputs that are not there yet', () => {
         },
       ],
     });
-    await eventually('applied', () => kube.get(hrPath('refs', 'r')));
+    // valuesFrom objects are read for their keys (one Flux entry per key): until they exist the service waits.
+    await eventually('Pending: waiting for the valuesFrom objects', async () => {
+      const c = await applied('refs');
+      return (
+        (await svcEntry('refs', 'r'))?.state === 'Pending' &&
+        /waiting for ConfigMap .*shared-values/.test(c?.message ?? '')
+      );
+    });
     const connection = await Connection.connect({ address: testEnv().temporalAddress });
     try {
       const client = new Client({ connection, namespace: testEnv().temporalNamespace });
@@ -177,6 +184,7 @@ describe('waiting for inputs that are not there yet', () => {
         stringData: { 'values.yaml': 'b: 2\n' },
       });
       await eventually('signalled by the Secret', async () => (await signals()) > s1, 10_000);
+      await eventually('applied once both exist', () => kube.get(hrPath('refs', 'r')), 15_000);
       const s2 = await signals();
       await kube.mergePatch(`/api/v1/namespaces/${ns}/configmaps/shared-values`, { data: { 'values.yaml': 'a: 2\n' } });
       await eventually('signalled by the ConfigMap change', async () => (await signals()) > s2, 10_000);

@@ -95,7 +95,11 @@ describe('pause freezes deletions', () => {
         const obj = await hrObj('frozen', s);
         return obj?.metadata.deletionTimestamp && obj.spec.suspend !== true;
       });
-    assert.equal((await hrObj('frozen', 'keep'))?.spec?.suspend, undefined, 'the kept service is resumed');
+    // Resuming the kept service is its own apply; it may land after the deletions above.
+    await eventually(
+      'the kept service is resumed',
+      async () => (await hrObj('frozen', 'keep'))?.spec?.suspend === undefined,
+    );
   });
 
   it('deleting a paused ServiceSet waits (nothing uninstalled, an Event) until the annotation is removed', async () => {
