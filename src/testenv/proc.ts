@@ -24,6 +24,18 @@ export async function freePorts(n: number): Promise<number[]> {
   return [...out];
 }
 
+/** Whether something accepts TCP connections on a loopback port (a server that is up, before it says ready). */
+export function tcpOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
 export interface Started {
   name: string;
   pid: number;

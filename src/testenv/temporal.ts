@@ -1,7 +1,6 @@
 // The Temporal dev server from the official CLI (SQLite file in the state dir, Web UI on).
-import net from 'node:net';
 import path from 'node:path';
-import { freePorts, startDetached, waitUntil, type Started } from './proc';
+import { freePorts, startDetached, tcpOpen, waitUntil, type Started } from './proc';
 import { toolPaths } from './versions';
 
 export interface TemporalEndpoint {
@@ -9,17 +8,6 @@ export interface TemporalEndpoint {
   namespace: string;
   uiUrl: string;
   proc: Started;
-}
-
-function tcpOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }
 
 async function httpOk(url: string): Promise<boolean> {

@@ -9,7 +9,7 @@ import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import YAML from 'yaml';
 import { startPostgres, type Postgres } from './postgres';
-import { startDetached, stop, waitUntil, type Started } from './proc';
+import { startDetached, stop, tcpOpen, waitUntil, type Started } from './proc';
 import type { TemporalEndpoint } from './temporal';
 import { toolPaths } from './versions';
 
@@ -187,17 +187,6 @@ export async function freeLowPorts(n: number, lo = 20000, hi = 32767): Promise<n
     if (!out.has(p) && (await canListen(p))) out.add(p);
   }
   return [...out];
-}
-
-function tcpOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }
 
 /** Registers the namespace once the frontend answers (it accepts connections before membership has settled). */
