@@ -164,35 +164,11 @@ export async function createKustomizeTemplate(
   ns: string,
   o: { name: string; gitRepository: string; path: string },
 ): Promise<void> {
-  const template = await kube.create(paths.serviceTemplates(ns), {
-    apiVersion: K0RDENT_API_VERSION,
-    kind: 'ServiceTemplate',
-    metadata: { name: o.name, namespace: ns },
-    spec: {
-      kustomize: {
-        deploymentType: 'Remote',
-        localSourceRef: { kind: 'GitRepository', name: o.gitRepository },
-        path: o.path,
-      },
-    },
-  });
-  const src = await waitForArtifact(
-    kube,
-    'GitRepository',
-    ns,
-    o.gitRepository,
-    sourcePaths.gitRepository(ns, o.gitRepository),
-  );
-  await kube.mergePatch(`${paths.serviceTemplate(ns, o.name)}/status`, {
-    status: {
-      valid: true,
-      sourceStatus: {
-        kind: 'GitRepository',
-        name: o.gitRepository,
-        namespace: ns,
-        observedGeneration: src.metadata.generation ?? 1,
-      },
-      observedGeneration: template.metadata.generation ?? 1,
+  await createGitSourcedTemplate(kube, ns, o, {
+    kustomize: {
+      deploymentType: 'Remote',
+      localSourceRef: { kind: 'GitRepository', name: o.gitRepository },
+      path: o.path,
     },
   });
 }
@@ -207,19 +183,29 @@ export async function createGitChartTemplate(
   ns: string,
   o: { name: string; gitRepository: string; path: string },
 ): Promise<void> {
+  await createGitSourcedTemplate(kube, ns, o, {
+    helm: {
+      chartSource: {
+        deploymentType: 'Remote',
+        localSourceRef: { kind: 'GitRepository', name: o.gitRepository },
+        path: o.path,
+      },
+    },
+  });
+}
+
+/** A ServiceTemplate with the given spec, whose status kcm fills once its GitRepository source is Ready. */
+async function createGitSourcedTemplate(
+  kube: KubeClient,
+  ns: string,
+  o: { name: string; gitRepository: string },
+  spec: Record<string, unknown>,
+): Promise<void> {
   const template = await kube.create(paths.serviceTemplates(ns), {
     apiVersion: K0RDENT_API_VERSION,
     kind: 'ServiceTemplate',
     metadata: { name: o.name, namespace: ns },
-    spec: {
-      helm: {
-        chartSource: {
-          deploymentType: 'Remote',
-          localSourceRef: { kind: 'GitRepository', name: o.gitRepository },
-          path: o.path,
-        },
-      },
-    },
+    spec,
   });
   const src = await waitForArtifact(
     kube,
