@@ -151,6 +151,9 @@ export function computeStatus(input: StatusInput): StatusOutput {
   }
 
   const entries: ServiceStatusEntry[] = [];
+  // Services whose Flux object no controller has picked up (fluxState.ts unclaimedVerdict): kcm's status entry
+  // carries a message only for Failed, so the FluxObjectsApplied condition is where the ServiceSet names them.
+  const unclaimed: string[] = [];
   for (const svc of obs.services) {
     const prev = prevByKey.get(svc.key);
     const mem: ServiceMemory = { ...(input.memory[svc.key] ?? {}) };
@@ -182,6 +185,8 @@ export function computeStatus(input: StatusInput): StatusOutput {
       delete mem.unsettledSince;
     }
     memory[svc.key] = mem;
+    if (v.state === 'Pending' && !svc.awaiting && v.message.startsWith('NoController:'))
+      unclaimed.push(`${svc.key}: ${v.message}`);
 
     const entry: ServiceStatusEntry = {
       name: svc.name,
@@ -220,7 +225,10 @@ export function computeStatus(input: StatusInput): StatusOutput {
   const total = obs.services.length;
   const planErrors = obs.services.filter((s) => s.planError).map((s) => `${s.key}: ${s.planError!.message}`);
   const applyErrs = Object.entries(input.applyErrors).map(([k, e]) => `${k}: ${e.message}`);
-  const awaited = obs.services.filter((s) => s.awaiting).map((s) => `${s.key}: ${s.awaiting!.message}`);
+  const awaited = [
+    ...obs.services.filter((s) => s.awaiting).map((s) => `${s.key}: ${s.awaiting!.message}`),
+    ...unclaimed,
+  ];
 
   const conds: Omit<StatusCondition, 'lastTransitionTime'>[] = [
     {

@@ -77,6 +77,22 @@ describe('computeStatus: entries', () => {
     assert.equal('from' in out.transitions[0]!, false, 'a new entry has no "from"');
   });
 
+  test('a Flux object no controller picked up: Pending, and the FluxObjectsApplied condition names the missing controller', () => {
+    const flux = fluxObs({
+      kind: 'Kustomization',
+      fluxFinalizer: false,
+      conditions: [],
+      observedGeneration: -1,
+      unclaimedForMs: 120_000,
+    });
+    const out = run(observation({ services: [svcObs('a', { type: 'Kustomize', flux })] }));
+    assert.equal(only(out.status.services).state, 'Pending');
+    const c = getCond(out.status, 'FluxObjectsApplied');
+    assert.equal(c.status, 'False');
+    assert.equal(c.reason, 'FluxObjectsWaiting');
+    assert.match(c.message, /^apps\/a: NoController: no kustomize-controller has picked up Kustomization/);
+  });
+
   test('lastStateTransitionTime does not move when only the message changes', () => {
     const prev = entry('a', { state: 'Failed', failureMessage: 'first failure', lastStateTransitionTime: OLD });
     const flux = fluxObs({
