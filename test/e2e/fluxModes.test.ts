@@ -369,6 +369,12 @@ describe("Flux modes: kcm's label-filtered Flux and a standalone Flux", () => {
           ),
         );
         assert.match(ev.note, /NoController: no kustomize-controller has picked up Kustomization .* within 60s/);
+        // The ServiceSet itself says it too (kcm copies no message of a Pending entry): its FluxObjectsApplied condition.
+        const applied = (await getServiceSet(kube, ns, 'solo')).status.conditions.find(
+          (c: any) => c.type === 'FluxObjectsApplied',
+        );
+        assert.equal(applied?.reason, 'FluxObjectsWaiting', JSON.stringify(applied));
+        assert.match(applied.message, /modes-unclaimed\/unclaimed: NoController: no kustomize-controller/);
         // doctor finds it too (this SMP names no provisioners: the evidence is the Kustomization itself).
         const checks = await runChecks(soloAdapter.cfg, { smp: soloSmp });
         const kc = checks.find((c) => c.name.startsWith('flux kustomize-controller'));
