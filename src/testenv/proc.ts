@@ -156,6 +156,24 @@ export async function waitUntil(
   }
 }
 
+/**
+ * Runs a server start again (up to `tries` times) when it failed because a port was taken. Ports come from
+ * freePorts(), which must release them before the server binds them; a server that picks more free ports of its
+ * own at start (the Temporal dev server does, for its internal services) can take one of ours in between: CI saw
+ * "failed listening for HTTP API on 127.0.0.1:38191: bind: address already in use". Each attempt picks new ports.
+ */
+export async function retryOnPortClash<T>(what: string, start: () => Promise<T>, tries = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (e) {
+      const clash = e instanceof Error && /address already in use/i.test(e.message);
+      if (!clash || attempt >= tries) throw e;
+      process.stderr.write(`[testenv] ${what}: a port was taken while it started; retrying with new ports\n`);
+    }
+  }
+}
+
 export function tail(file: string, lines = 30): string {
   try {
     return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');

@@ -1,6 +1,6 @@
 // The Temporal dev server from the official CLI (SQLite file in the state dir, Web UI on).
 import path from 'node:path';
-import { freePorts, startDetached, tcpOpen, waitUntil, type Started } from './proc';
+import { freePorts, retryOnPortClash, startDetached, tcpOpen, waitUntil, type Started } from './proc';
 import { toolPaths } from './versions';
 
 export interface TemporalEndpoint {
@@ -19,10 +19,13 @@ async function httpOk(url: string): Promise<boolean> {
   }
 }
 
-export async function startTemporal(
-  dir: string,
-  opts: { name?: string; namespace?: string; extraArgs?: string[]; ui?: boolean } = {},
-): Promise<TemporalEndpoint> {
+type TemporalOptions = { name?: string; namespace?: string; extraArgs?: string[]; ui?: boolean };
+
+export function startTemporal(dir: string, opts: TemporalOptions = {}): Promise<TemporalEndpoint> {
+  return retryOnPortClash(opts.name ?? 'temporal', () => startTemporalOnce(dir, opts));
+}
+
+async function startTemporalOnce(dir: string, opts: TemporalOptions): Promise<TemporalEndpoint> {
   const name = opts.name ?? 'temporal';
   const namespace = opts.namespace ?? 'default';
   const [port, uiPort, httpPort, metricsPort] = (await freePorts(4)) as [number, number, number, number];

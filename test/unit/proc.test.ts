@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { describe, test } from 'node:test';
-import { isAlive, processState, sleep } from '../../src/testenv/proc';
+import { isAlive, processState, retryOnPortClash, sleep } from '../../src/testenv/proc';
 
 describe('process liveness', () => {
   test('processState reads the letter after the command name, even one containing ") "', () => {
@@ -22,5 +22,48 @@ describe('process liveness', () => {
     } finally {
       parent.kill('SIGKILL');
     }
+  });
+});
+
+describe('retryOnPortClash', () => {
+  const clash = new Error('temporal frontend: process exited early.\nbind: address already in use');
+
+  test('starts again after a port clash, and returns the first success', async () => {
+    let calls = 0;
+    const r = await retryOnPortClash('x', async () => {
+      calls++;
+      if (calls < 3) throw clash;
+      return 'up';
+    });
+    assert.equal(r, 'up');
+    assert.equal(calls, 3);
+  });
+
+  test('gives up after the given number of tries with the last error', async () => {
+    let calls = 0;
+    await assert.rejects(
+      retryOnPortClash(
+        'x',
+        async () => {
+          calls++;
+          throw clash;
+        },
+        2,
+      ),
+      /address already in use/,
+    );
+    assert.equal(calls, 2);
+  });
+
+  test('does not retry any other failure', async () => {
+    let calls = 0;
+    await assert.rejects(
+      retryOnPortClash('x', async () => {
+        calls++;
+        throw new Error('not built');
+      }),
+      /not built/,
+    );
+    assert.equal(calls, 1);
   });
 });
