@@ -3,6 +3,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { FLUX_FINALIZER, FORCE_AT_ANNOTATION, REQUESTED_AT_ANNOTATION, RESET_AT_ANNOTATION } from '../api/constants';
 import { ServiceSet, ServiceTemplate, parseObject } from '../api/k0rdent';
+import { FIELD_MANAGER, SIDE_FIELD_MANAGER, foreignAdditions, jsonPointer } from '../core/drift';
 import { serviceKey } from '../core/plan';
 import { parseProviderConfig } from '../core/providerConfig';
 import { PAUSED_ANNOTATION } from '../api/constants';
@@ -15,9 +16,9 @@ import type { Deps } from './deps';
 import { recordEvent, refLog } from './serviceSet';
 import { activityCallKey } from './callKey';
 
-export const FIELD_MANAGER = 'ksm-flux';
+export { FIELD_MANAGER };
 /** Suspensions and reconcile requests use their own manager so our next apply does not take them back. */
-const SIDE_MANAGER = 'ksm-flux-control';
+const SIDE_MANAGER = SIDE_FIELD_MANAGER;
 
 async function loadServiceSet(deps: Deps, ref: ServiceSetRef): Promise<ServiceSet | undefined> {
   const raw = await deps.client.get(paths.serviceSet(ref.namespace, ref.name));
@@ -63,7 +64,8 @@ export async function applyServices(deps: Deps, ref: ServiceSetRef, keys: string
       name: plan.object.metadata.name,
     };
     try {
-      await deps.client.apply(paths.flux(fref), plan.object, FIELD_MANAGER);
+      const applied = await deps.client.apply(paths.flux(fref), plan.object, FIELD_MANAGER);
+      await removeForeignAdditions(deps, ref, fref, plan.object, applied);
       m.applies.inc({ kind: fref.kind });
       results.push({ key, ok: true, ref: fref, hash: plan.hash });
       deps.logger.info(
@@ -92,6 +94,34 @@ export async function applyServices(deps: Deps, ref: ServiceSetRef, keys: string
     }
   }
   return results;
+}
+
+/**
+ * Spec fields another field manager added to our object (e.g. `suspend: true`, an extra values key) survive a
+ * server-side apply, which only drops fields we own: remove them (src/core/drift.ts). Each on its own, so one
+ * that went meanwhile does not stop the others; the next pass checks again.
+ */
+async function removeForeignAdditions(
+  deps: Deps,
+  ref: ServiceSetRef,
+  fref: FluxRef,
+  planned: Parameters<typeof foreignAdditions>[0],
+  live: KubeObject,
+): Promise<void> {
+  const added = foreignAdditions(planned, live);
+  for (const segs of added) {
+    try {
+      await deps.client.jsonPatch(paths.flux(fref), [{ op: 'remove', path: jsonPointer(segs) }], SIDE_MANAGER);
+    } catch (e) {
+      if (e instanceof KubeError && (e.notFound || e.invalid)) continue;
+      throw e;
+    }
+  }
+  if (added.length)
+    deps.logger.info(
+      { ...refLog(ref), object: `${fref.kind}/${fref.name}`, removed: added.map((p) => p.join('.')) },
+      'removed fields another manager added to our Flux object',
+    );
 }
 
 async function suspend(deps: Deps, r: FluxRef, orphan: boolean): Promise<boolean> {

@@ -19,6 +19,7 @@ import {
   type ServiceStatus,
 } from '../api/k0rdent';
 import { awaitedInput } from '../core/awaiting';
+import { detectDrift } from '../core/drift';
 import { releaseOwner, type Contender } from '../core/conflicts';
 import {
   fluxRefFor,
@@ -176,10 +177,31 @@ export function ownership(
   return { owned: true };
 }
 
+/**
+ * Flux objects still labelled with the uid of a ServiceSet that is gone (deleted without our finalizer). Not
+ * when the name was taken by a new ServiceSet: that one adopts the objects its services name (same names).
+ */
+async function leftoversOf(deps: Deps, ref: ServiceSetRef): Promise<FluxRef[]> {
+  const sel = `${LABEL_SERVICESET_UID}=${ref.uid}`;
+  const [hrs, kss] = await Promise.all([
+    deps.client.list(paths.helmReleases(ref.namespace), sel),
+    deps.client.list(paths.kustomizations(ref.namespace), sel),
+  ]);
+  const refs = (items: KubeObject[], kind: FluxRef['kind']) =>
+    items
+      .filter((o) => !o.metadata.deletionTimestamp)
+      .map((o): FluxRef => ({ kind, namespace: ref.namespace, name: o.metadata.name }));
+  return [...refs(hrs.items, 'HelmRelease'), ...refs(kss.items, 'Kustomization')];
+}
+
 export async function observe(deps: Deps, ref: ServiceSetRef): Promise<Observation> {
   const { client } = deps;
   const raw = await client.get<KubeObject>(paths.serviceSet(ref.namespace, ref.name));
-  if (!raw || raw.metadata.uid !== ref.uid) return notFound(ref);
+  if (!raw) {
+    const leftovers = await leftoversOf(deps, ref);
+    return leftovers.length ? { ...notFound(ref), leftovers } : notFound(ref);
+  }
+  if (raw.metadata.uid !== ref.uid) return notFound(ref);
   let ss: ServiceSet;
   try {
     ss = parseObject(ServiceSet, raw, `ServiceSet ${ref.namespace}/${ref.name}`);
@@ -250,6 +272,10 @@ export async function observe(deps: Deps, ref: ServiceSetRef): Promise<Observati
     ...hrs.items.map((o) => observeFlux(o, 'HelmRelease')),
     ...kss.items.map((o) => observeFlux(o, 'Kustomization')),
   ];
+  // The live objects, for the drift check against the plan (read here, never returned: only field paths are).
+  const live = new Map<string, KubeObject>(
+    [...hrs.items, ...kss.items].map((o, i) => [`${ours[i]!.kind}/${o.metadata.name}`, o]),
+  );
   if (secretName && (ss.spec.services?.length || ours.length)) {
     base.target.kubeconfigSecretFound = !!(await client.get(paths.secret(ns, secretName)));
   }
@@ -294,12 +320,18 @@ export async function observe(deps: Deps, ref: ServiceSetRef): Promise<Observati
     };
     if (planner && !so.uninstall) {
       const p = await planner.plan(svc, template);
-      if (p.ok)
+      if (p.ok) {
         so.desired = {
           ref: { kind: p.object.kind, namespace: p.object.metadata.namespace, name: p.object.metadata.name },
           hash: p.hash,
         };
-      else so.planError = p.error;
+        // Only an object that claims to be this plan can have drifted from it (else it is re-applied anyway).
+        const raw = flux && live.get(`${flux.kind}/${flux.name}`);
+        if (raw && flux && !flux.deleting && flux.appliedHash === p.hash) {
+          const d = detectDrift(p.object, raw);
+          if (d) so.drift = d;
+        }
+      } else so.planError = p.error;
       // Flux reads the target's kubeconfig from this Secret; without it nothing can be deployed there.
       if (p.ok && p.object.spec.kubeConfig && !base.target.kubeconfigSecretFound) {
         so.planError = {

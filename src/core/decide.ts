@@ -69,7 +69,8 @@ export function decidePass(obs: Observation, opts: PassOptions): PassPlan {
     if (!svc.desired || f?.deleting) continue;
     const rejected = opts.rejected[svc.key];
     if (rejected && rejected.hash === svc.desired.hash && !opts.retry) continue; // same input the API server refused
-    if (!f || f.appliedHash !== svc.desired.hash) plan.apply.push(svc.key);
+    // Drift (someone else changed it): the same apply restores it; see src/core/drift.ts.
+    if (!f || f.appliedHash !== svc.desired.hash || svc.drift) plan.apply.push(svc.key);
   }
   for (const s of obs.stray) {
     if (s.flux.deleting || frozen) continue;
@@ -80,6 +81,15 @@ export function decidePass(obs: Observation, opts: PassOptions): PassPlan {
       if (svc.flux && !svc.flux.deleting && !svc.flux.suspended) plan.reconcileRequest.push(ref(svc.flux));
   }
   return plan;
+}
+
+/**
+ * The ServiceSet is gone, but Flux objects labelled with its uid are left: it was deleted after someone removed
+ * our finalizer. Nothing else cleans them up where no garbage collector runs (their ownerReference only helps
+ * with one), so they are deleted as its deletion would have (Flux uninstalls).
+ */
+export function leftoversToDelete(obs: Observation): FluxRef[] {
+  return obs.found ? [] : (obs.leftovers ?? []);
 }
 
 export interface DeletionStep {

@@ -1,6 +1,7 @@
 // Which Kubernetes Events a pass announces: one per service state transition, and one per edge of the
 // ServiceSet-level conditions (provider readiness, invalid config, build/apply failures). Workflow-safe.
 import { CONDITION, REASON } from '../api/constants';
+import { driftNote } from './drift';
 import type { EventSpec, Observation, StateTransition, StatusView } from './types';
 
 /** FNV-1a, 32 bit: a deterministic, dependency-free digest for event names. */
@@ -113,4 +114,37 @@ export function deletionEdgeEvents(uid: string, before: StatusView, after: Statu
       dedupKey: fnv1a(`${uid}|${REASON.deletionPaused}|${now}`),
     },
   ];
+}
+
+/**
+ * One Warning per Flux object someone else changed (FluxObjectDrift, naming the fields and the field managers)
+ * or deleted (FluxObjectDeleted: it had been deployed, and is gone), among the services this pass applies.
+ */
+export function driftEvents(uid: string, obs: Observation, applied: string[], now: string): EventSpec[] {
+  const out: EventSpec[] = [];
+  for (const svc of obs.services) {
+    if (!applied.includes(svc.key) || !svc.desired) continue;
+    const ref = svc.flux ?? svc.desired.ref;
+    if (svc.drift) {
+      out.push({
+        type: 'Warning',
+        reason: 'FluxObjectDrift',
+        action: 'RestoreFluxObject',
+        note: driftNote(ref, svc.drift).slice(0, 1024),
+        dedupKey: fnv1a(`${uid}|drift|${svc.key}|${now}`),
+      });
+      continue;
+    }
+    const entry = obs.status.services.find((e) => `${e.namespace}/${e.name}` === svc.key);
+    if (!svc.flux && entry?.lastDeployedHash) {
+      out.push({
+        type: 'Warning',
+        reason: 'FluxObjectDeleted',
+        action: 'RestoreFluxObject',
+        note: `${ref.kind} ${ref.namespace}/${ref.name} of service ${svc.key} was deleted by someone else: recreated`,
+        dedupKey: fnv1a(`${uid}|deleted|${svc.key}|${now}`),
+      });
+    }
+  }
+  return out;
 }

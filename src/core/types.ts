@@ -1,6 +1,7 @@
 // Types that cross the workflow/activity boundary (Temporal payloads). They stay small and never carry
 // Secret contents, values or rendered manifests: only references, digests and observed Flux conditions.
 import type { ServiceState, ServiceType } from '../api/constants';
+import type { Drift } from './drift';
 
 export interface ServiceSetRef {
   uid: string;
@@ -80,6 +81,8 @@ export interface ServiceObservation {
   awaiting?: PlanError;
   desired?: { ref: FluxRef; hash: string };
   flux?: FluxObservation;
+  /** Someone else changed our Flux object (src/core/drift.ts): the pass applies the plan again. */
+  drift?: Drift;
   conflict?: ConflictInfo;
 }
 
@@ -151,6 +154,11 @@ export interface Observation {
   services: ServiceObservation[];
   /** Our Flux objects that no longer belong to a spec service. */
   stray: StrayObject[];
+  /**
+   * Only when the ServiceSet is gone (found false): Flux objects still labelled with its uid — it was deleted
+   * without our finalizer (someone removed it), and nothing else may clean them up (no garbage collector).
+   */
+  leftovers?: FluxRef[];
   status: StatusView;
   /** A whole-ServiceSet input problem that stops all applies (e.g. unparsable object). */
   invalid?: string;

@@ -15,8 +15,15 @@ import {
 } from '@temporalio/workflow';
 import type { ServiceState } from '../api/constants';
 import type { Activities } from '../activities/types';
-import { decideDeletion, decideHealing, decidePass, type HealDecision, type HealMemory } from '../core/decide';
-import { deletionEdgeEvents, edgeEvents, transitionEvents } from '../core/events';
+import {
+  decideDeletion,
+  decideHealing,
+  decidePass,
+  leftoversToDelete,
+  type HealDecision,
+  type HealMemory,
+} from '../core/decide';
+import { deletionEdgeEvents, driftEvents, edgeEvents, transitionEvents } from '../core/events';
 import { computeStatus, deletingStatus, statusEqual } from '../core/status';
 import type { Observation, ServiceSetRef, StatusView } from '../core/types';
 import {
@@ -171,6 +178,15 @@ export async function serviceSetWorkflow(input: ServiceSetWorkflowInput): Promis
     live.lastPassAt = nowIso;
     live.owned = obs.owned;
     if (!obs.found) {
+      // Deleted without our finalizer (someone removed it): delete what is left, as its deletion would have.
+      const leftovers = leftoversToDelete(obs);
+      if (leftovers.length) {
+        log.warn('ServiceSet deleted without our finalizer; deleting its Flux objects', {
+          serviceSet: `${ref.namespace}/${ref.name}`,
+          objects: leftovers.map((o) => `${o.kind}/${o.name}`),
+        });
+        await kube.deleteFluxObjects(ref, leftovers, { suspendFirst: false, reason: 'ServiceSet deleted' });
+      }
       log.info('ServiceSet is gone; workflow ends', { serviceSet: `${ref.namespace}/${ref.name}` });
       return { done: true };
     }
@@ -302,6 +318,7 @@ export async function serviceSetWorkflow(input: ServiceSetWorkflowInput): Promis
     const events = [
       ...transitionEvents(ref.uid, out.transitions, nowIso, out.status),
       ...edgeEvents(ref.uid, obs, obs.status, out.status, nowIso),
+      ...driftEvents(ref.uid, obs, plan.apply, nowIso),
     ];
     const wrote = await writeStatusIfChanged(obs, out.status, events);
     publish(out.status, obs, heal);
