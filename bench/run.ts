@@ -1,308 +1,266 @@
-// Benchmarks that print a report (never timed assertions):
-//   pure:  planService, computeStatus, decidePass throughput
-//   live:  N ServiceSets × S services on the real control plane with an in-process adapter:
-//          creation → all Flux objects applied; Flux Ready → all Deployed; API requests while quiescent;
-//          worker memory.
-// Usage: npx tsx bench/run.ts [--n 100] [--services 3] [--pure-only]
+// `npm run bench`: ksm-flux measured on the real control plane (never asserted; not part of npm test). Prints a
+// markdown report and writes it with the raw figures (JSON) and charts (SVG) to bench/results/.
+// Sections (bench/sections/): pure micro-benchmarks, side by side with a bare server-side-apply loop, latency at
+// low load, idle cost, the scale curve per Temporal backend and worker count, and the Temporal ceiling.
+// The default is a quick run (a few minutes); --full sets the sizes of issue 12. Every size is a flag:
+//   npx tsx bench/run.ts [--full] [--sections pure,side,latency,idle,scale,ceiling] [--backend dev|postgres]
+//     [--n 100] [--services 3] [--bare-concurrency 4,16,64] [--workers 1]
+//     [--latency-samples 200] [--latency-rate 5]
+//     [--idle-sets 300] [--idle-window 2m] [--idle-settle 30s] [--idle-sample 100]
+//     [--scale-sizes 100] [--scale-backends dev] [--scale-workers 1]
+//     [--ceiling-starts 500] [--ceiling-signals 1000] [--ceiling-concurrency 64] [--ceiling-backends dev]
+//     [--timeout 20m] [--out bench/results]
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { parseArgs } from '../src/args';
-import { ServiceSet, ServiceTemplate } from '../src/api/k0rdent';
-import { computeStatus } from '../src/core/status';
-import { decidePass } from '../src/core/decide';
-import { planService } from '../src/core/plan';
-import { ProviderConfig } from '../src/core/providerConfig';
-import type { Observation, ServiceObservation } from '../src/core/types';
-import { bundleTo } from '../scripts/bundle-workflows';
-import { ensureBuilt } from '../src/testenv/build';
-import { down, envOf, up } from '../src/testenv/testenv';
+import type { TemporalBackend } from '../src/testenv/testenv';
+import { root, startAdapter, startPlane, type Adapter, type Plane } from './lib/plane';
+import { lineChart, type Series } from './lib/svg';
+import { durationMs, load1, say } from './lib/util';
+import { ceilingMarkdown, measureCeiling, type CeilingResult } from './sections/ceiling';
+import { idle, idleMarkdown, type IdleResult } from './sections/idle';
+import { latency, latencyMarkdown, type LatencyResult } from './sections/latency';
+import { pure, pureMarkdown } from './sections/pure';
+import { scale, scaleMarkdown, type ScaleResult } from './sections/scale';
+import { bareApply, ksmConverge, sideBySideMarkdown, type BareResult, type KsmResult } from './sections/sideBySide';
 
-const root = path.resolve(__dirname, '..');
-const { flags } = parseArgs(process.argv.slice(2), new Set(['pure-only']));
-const N = Number(flags.n ?? process.env.BENCH_N ?? 100);
-const S = Number(flags.services ?? 3);
-const report: Record<string, unknown> = {
-  date: new Date().toISOString(),
-  node: process.version,
-  n: N,
-  servicesPerSet: S,
-};
-const rows: [string, string][] = [];
-const row = (k: string, v: string) => {
-  rows.push([k, v]);
-  process.stderr.write(`[bench] ${k}: ${v}\n`);
-};
+const SECTIONS = ['pure', 'side', 'latency', 'idle', 'scale', 'ceiling'] as const;
+type Section = (typeof SECTIONS)[number];
 
-function timeIt(name: string, iterations: number, fn: (i: number) => void): void {
-  for (let i = 0; i < Math.min(200, iterations); i++) fn(i); // warm-up
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < iterations; i++) fn(i);
-  const ns = Number(process.hrtime.bigint() - t0);
-  const per = ns / iterations / 1000;
-  report[name] = { iterations, microsPerOp: per };
-  row(name, `${per.toFixed(1)} µs/op (${Math.round(1e6 / per)} ops/s)`);
+const { flags } = parseArgs(process.argv.slice(2), new Set(['full', 'help']));
+if (flags.help) {
+  process.stdout.write(fs.readFileSync(__filename, 'utf8').split('\n').slice(0, 12).join('\n') + '\n');
+  process.exit(0);
 }
+const full = !!flags.full;
+const str = (k: string, quick: string, fullValue = quick) => String(flags[k] ?? (full ? fullValue : quick));
+const int = (k: string, quick: number, fullValue = quick) => {
+  const v = Number(str(k, String(quick), String(fullValue)));
+  if (!Number.isInteger(v) || v < 0) throw new Error(`--${k}: expected a whole number, got ${String(flags[k])}`);
+  return v;
+};
+const list = (k: string, quick: string, fullValue = quick) => str(k, quick, fullValue).split(',').filter(Boolean);
+const backendsOf = (k: string, quick: string, fullValue: string) => {
+  const b = list(k, quick, fullValue);
+  for (const x of b) if (x !== 'dev' && x !== 'postgres') throw new Error(`--${k}: dev or postgres, got ${x}`);
+  return b as TemporalBackend[];
+};
 
-function pure(): void {
-  const ss = ServiceSet.parse({
-    metadata: { name: 'bench', namespace: 'ns', uid: 'u' },
-    spec: { cluster: 'c', provider: { name: 'p' }, services: [] },
-  });
-  const t = ServiceTemplate.parse({
-    metadata: { name: 't', namespace: 'ns', uid: 'u' },
-    spec: { helm: { chartSpec: {} }, helmOptions: { labels: { a: 'b' } } },
-    status: { valid: true, chartRef: { kind: 'HelmChart', name: 't', namespace: 'ns' } },
-  });
-  const config = ProviderConfig.parse({});
-  const values = Array.from({ length: 40 }, (_, i) => `key${i}:\n  nested: ${i}\n  list: [a, b, c]`).join('\n');
-  timeIt('planService (Helm, 40-key values)', 5000, (i) => {
-    planService(
-      { serviceSet: ss, config, paused: false, fluxMode: 'kcm' },
-      { name: `svc${i % 50}`, namespace: 'apps', template: 't', values },
-      t,
-    );
-  });
-  const services: ServiceObservation[] = Array.from({ length: 20 }, (_, i) => ({
-    key: `apps/s${i}`,
-    name: `s${i}`,
-    namespace: 'apps',
-    template: 't',
-    type: 'Helm',
-    specVersion: '1',
-    uninstall: false,
-    desired: { ref: { kind: 'HelmRelease', namespace: 'ns', name: `s${i}` }, hash: 'h' },
-    flux: {
-      kind: 'HelmRelease',
-      namespace: 'ns',
-      name: `s${i}`,
-      uid: `f${i}`,
-      generation: 1,
-      observedGeneration: 1,
-      deleting: false,
-      suspended: false,
-      fluxFinalizer: true,
-      appliedHash: 'h',
-      conditions: [{ type: 'Ready', status: 'True', reason: 'InstallSucceeded', message: '', observedGeneration: 1 }],
-      ownerUid: 'u',
-      serviceKey: `apps/s${i}`,
-    },
-  }));
-  const obs: Observation = {
-    found: true,
-    generation: 1,
-    deleting: false,
-    hasFinalizer: true,
-    paused: false,
-    owned: true,
-    provider: { name: 'p', found: true, ready: true, suspended: false },
-    cluster: { apiVersion: 'v', kind: 'ClusterDeployment', name: 'c', namespace: 'ns' },
-    providerConfig: { valid: true, priority: 100 },
-    target: { selfManagement: false, kubeconfigSecret: 'c-kubeconfig', kubeconfigSecretFound: true },
-    services,
-    stray: [],
-    status: { deployed: false, services: [], conditions: [] },
-  };
-  timeIt('computeStatus (20 services)', 5000, () => {
-    computeStatus({ obs, memory: {}, now: '2026-01-01T00:00:00Z', nowMs: 0, applyErrors: {}, flapToleranceMs: 90_000 });
-  });
-  timeIt('decidePass (20 services)', 20000, () => {
-    decidePass(obs, { retry: false, rejected: {} });
-  });
-}
+const sections = list('sections', SECTIONS.join(',')) as Section[];
+for (const s of sections) if (!SECTIONS.includes(s)) throw new Error(`--sections: unknown section ${s}`);
+const o = {
+  backend: backendsOf('backend', 'dev', 'dev')[0]!,
+  n: int('n', 100, 1000),
+  services: int('services', 3),
+  bareConcurrency: list('bare-concurrency', '4,16,64', '4,16,64,128').map(Number),
+  workers: int('workers', 1),
+  latencySamples: int('latency-samples', 200),
+  latencyRate: Number(str('latency-rate', '5')),
+  idleSets: int('idle-sets', 300, 1000),
+  idleWindowMs: durationMs(str('idle-window', '2m', '10m')),
+  idleSettleMs: durationMs(str('idle-settle', '30s')),
+  idleSample: int('idle-sample', 100),
+  scaleSizes: list('scale-sizes', '100', '100,1000,5000').map(Number),
+  scaleBackends: backendsOf('scale-backends', 'dev', 'dev,postgres'),
+  scaleWorkers: list('scale-workers', '1', '1,2').map(Number),
+  ceilingStarts: int('ceiling-starts', 500, 1000),
+  ceilingSignals: int('ceiling-signals', 1000, 2000),
+  ceilingConcurrency: int('ceiling-concurrency', 64),
+  ceilingBackends: backendsOf('ceiling-backends', 'dev', 'dev,postgres'),
+  timeoutMs: durationMs(str('timeout', '20m', '40m')),
+  out: path.resolve(str('out', path.join(root, 'bench', 'results'))),
+};
 
-async function live(): Promise<void> {
-  // Imported lazily: the pure part needs no servers.
-  const { startAdapter } = await import('../src/commands/adapter');
-  const { loadConfig } = await import('../src/config');
-  const { createLogger } = await import('../src/log');
-  const { KubeClient } = await import('../src/kube/client');
-  const { paths } = await import('../src/kube/paths');
-  const { fluxObjectName } = await import('../src/core/names');
-  const k8s = await import('@kubernetes/client-node');
+const has = (s: Section) => sections.includes(s);
+const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim().replace(/ --$/, '');
 
-  await ensureBuilt();
-  const dir = path.join(root, '.testenv', `bench-${process.pid}`);
-  const s = await up({ dir, quiet: true });
+function gitHead(): string {
   try {
-    const env = envOf(s);
-    const bundle = path.join(root, 'test-artifacts', 'bench-workflow-bundle.js');
-    await bundleTo(bundle);
-    process.env.KSM_FLUX_WORKFLOW_BUNDLE = bundle;
-    const kc = new k8s.KubeConfig();
-    kc.loadFromFile(env.KUBECONFIG!);
-    const kube = new KubeClient(kc);
-    const cfg = loadConfig(
-      {
-        kubeconfig: env.KUBECONFIG!,
-        'temporal-address': env.TEMPORAL_ADDRESS!,
-        'adapter-name': 'bench',
-        'log-level': 'warn',
-        'quiescent-poll': '30s',
-        'active-poll-min': '1s',
-        'active-poll-max': '10s',
-      },
-      {},
-    );
-    const adapter = await startAdapter('run', cfg, createLogger('warn'));
-    const ns = 'bench';
-    await kube.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-    await kube.create(paths.smps(), {
-      apiVersion: 'k0rdent.mirantis.com/v1beta1',
-      kind: 'StateManagementProvider',
-      metadata: { name: 'bench' },
-      spec: {
-        adapter: {
-          apiVersion: 'apps/v1',
-          kind: 'Deployment',
-          name: 'bench',
-          namespace: 'kcm-system',
-          readinessRule: 'true',
-        },
-        provisioner: [],
-        provisionerCRDs: [],
-        selector: {},
-        suspend: false,
-      },
-    });
-    await kube.mergePatch(`${paths.smp('bench')}/status`, { status: { ready: true } });
-    await kube.create(paths.serviceTemplates(ns), {
-      apiVersion: 'k0rdent.mirantis.com/v1beta1',
-      kind: 'ServiceTemplate',
-      metadata: { name: 'chart', namespace: ns },
-      spec: { helm: { chartSpec: { chart: 'c', interval: '10m', sourceRef: { kind: 'HelmRepository', name: 'r' } } } },
-    });
-    await kube.mergePatch(`${paths.serviceTemplate(ns, 'chart')}/status`, {
-      status: { valid: true, chartRef: { kind: 'HelmChart', name: 'chart', namespace: ns } },
-    });
-    for (let c = 0; c < N; c++) {
-      await kube.create(`/api/v1/namespaces/${ns}/secrets`, {
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: { name: `c${c}-kubeconfig` },
-        stringData: { value: 'x' },
-      });
-    }
-    const rss0 = process.memoryUsage().rss;
-
-    const t0 = Date.now();
-    for (let i = 0; i < N; i++) {
-      await kube.create(paths.serviceSets(ns), {
-        apiVersion: 'k0rdent.mirantis.com/v1beta1',
-        kind: 'ServiceSet',
-        metadata: { name: `ss${i}`, namespace: ns },
-        spec: {
-          cluster: `c${i}`,
-          provider: { name: 'bench' },
-          services: Array.from({ length: S }, (_, j) => ({
-            name: `svc${j}`,
-            namespace: 'apps',
-            template: 'chart',
-            version: '1',
-          })),
-        },
-      });
-    }
-    const created = Date.now() - t0;
-    row('create N ServiceSets (API)', `${created} ms`);
-    const waitCount = async (what: string, pred: () => Promise<number>, target: number, timeoutMs: number) => {
-      const start = Date.now();
-      for (;;) {
-        const n = await pred();
-        if (n >= target) return Date.now() - start;
-        if (Date.now() - start > timeoutMs) throw new Error(`${what}: ${n}/${target} after ${timeoutMs} ms`);
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    };
-    const applied = await waitCount(
-      'HelmReleases applied',
-      async () => (await kube.list(paths.helmReleases(ns))).items.length,
-      N * S,
-      600_000,
-    );
-    const toApplied = Date.now() - t0;
-    row(
-      `creation → all ${N * S} HelmReleases applied`,
-      `${toApplied} ms (${((N * S) / (toApplied / 1000)).toFixed(1)} objects/s)`,
-    );
-    report.createToApplyMs = toApplied;
-    void applied;
-
-    // Flux reports Ready for every object; measure until every ServiceSet says deployed.
-    const t1 = Date.now();
-    for (let i = 0; i < N; i++) {
-      for (let j = 0; j < S; j++) {
-        const name = fluxObjectName(`ss${i}`, 'apps', `svc${j}`);
-        const p = `${paths.flux({ kind: 'HelmRelease', namespace: ns, name })}/status`;
-        await kube.mergePatch(p, {
-          status: {
-            observedGeneration: 1,
-            lastAttemptedGeneration: 1,
-            conditions: [
-              {
-                type: 'Ready',
-                status: 'True',
-                reason: 'InstallSucceeded',
-                message: '',
-                observedGeneration: 1,
-                lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-              },
-            ],
-          },
-        });
-      }
-    }
-    const deployedMs = await waitCount(
-      'ServiceSets deployed',
-      async () => (await kube.list(paths.serviceSets(ns))).items.filter((o: any) => o.status?.deployed === true).length,
-      N,
-      600_000,
-    );
-    const toDeployed = Date.now() - t1;
-    row(`Flux Ready → all ${N} ServiceSets Deployed`, `${toDeployed} ms`);
-    report.readyToDeployedMs = toDeployed;
-    void deployedMs;
-
-    // Quiescence: API requests of the worker over a window with nothing changing.
-    await new Promise((r) => setTimeout(r, 5000));
-    const stats = adapter.worker!.client.stats.byVerb;
-    const before = { ...stats };
-    const windowMs = 35_000;
-    await new Promise((r) => setTimeout(r, windowMs));
-    const delta = Object.fromEntries(Object.entries(stats).map(([k, v]) => [k, v - (before[k] ?? 0)]));
-    const writes = (delta.patch ?? 0) + (delta.create ?? 0) + (delta.update ?? 0) + (delta.delete ?? 0);
-    row(`quiescent ${windowMs / 1000}s: API requests by the worker`, JSON.stringify(delta));
-    row('quiescent writes', String(writes));
-    report.quiescent = { windowMs, requests: delta, writes };
-    const mem = process.memoryUsage();
-    row(
-      'process RSS after the run (adapter + bench client)',
-      `${(mem.rss / 2 ** 20).toFixed(0)} MiB (+${((mem.rss - rss0) / 2 ** 20).toFixed(0)} MiB during the run)`,
-    );
-    report.memory = { rssMiB: mem.rss / 2 ** 20, heapUsedMiB: mem.heapUsed / 2 ** 20 };
-
-    await adapter.stop();
-    kube.close();
-  } finally {
-    await down({ dir, quiet: true });
+    return execFileSync('git', ['-C', root, 'log', '-1', '--format=%h (%cd)', '--date=format:%Y-%m-%d %H:%M'], {
+      encoding: 'utf8',
+    }).trim();
+  } catch {
+    return 'unknown';
   }
 }
 
-async function main() {
-  pure();
-  if (!flags['pure-only']) await live();
-  const w = Math.max(...rows.map(([k]) => k.length));
-  const out = [
-    `ksm-flux benchmark ${report.date as string} (node ${process.version}, N=${N}, services per set=${S})`,
-    ...rows.map(([k, v]) => `  ${k.padEnd(w)}  ${v}`),
-  ].join('\n');
-  process.stdout.write(`\n${out}\n`);
-  const dir = path.join(root, 'bench', 'results');
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, `bench-${Date.now()}.json`), JSON.stringify(report, null, 2));
-  process.exit(0);
+async function main(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const started = new Date();
+  const loadStart = load1();
+  const md: string[] = [];
+  const json: Record<string, unknown> = { date: started.toISOString(), command, options: o, commit: gitHead() };
+  const stamp = started.toISOString().replace(/[:.]/g, '-').slice(0, 19);
+  fs.mkdirSync(o.out, { recursive: true });
+  const charts: string[] = [];
+
+  if (has('pure')) {
+    const rows = pure();
+    json.pure = rows;
+    md.push(pureMarkdown(rows));
+  }
+
+  let side: { bare: BareResult[]; ksm: KsmResult } | undefined;
+  let lat: LatencyResult | undefined;
+  let idleR: IdleResult | undefined;
+  if (has('side') || has('latency') || has('idle')) {
+    const plane: Plane = await startPlane(o.backend, 'main');
+    let adapter: Adapter | undefined;
+    try {
+      let deployed = 0;
+      if (has('side')) {
+        // Bare apply first, before ksm-flux runs: nothing else is writing while it is timed.
+        const l0 = load1();
+        const bare = await bareApply(plane, o.n, o.services, o.bareConcurrency);
+        adapter = await startAdapter(plane, { id: 'bench', workers: o.workers });
+        const ksm = await ksmConverge(plane, adapter, 'side', o.n, o.services, o.timeoutMs);
+        deployed += o.n;
+        side = { bare, ksm };
+        json.sideBySide = side;
+        md.push(sideBySideMarkdown(o.n, o.services, bare, ksm, [l0, load1()]));
+      }
+      adapter ??= await startAdapter(plane, { id: 'bench', workers: o.workers });
+      if (has('latency')) {
+        const l0 = load1();
+        lat = await latency(plane, adapter, 'latency', o.latencySamples, o.services, o.latencyRate, o.timeoutMs);
+        deployed += o.latencySamples;
+        json.latency = lat;
+        md.push(latencyMarkdown(lat, o.services, [l0, load1()]));
+      }
+      if (has('idle')) {
+        const l0 = load1();
+        // Top up to the requested number of Deployed ServiceSets (the earlier sections' stay and count).
+        if (o.idleSets > deployed)
+          await ksmConverge(plane, adapter, 'idle', o.idleSets - deployed, o.services, o.timeoutMs);
+        idleR = await idle(plane, adapter, {
+          windowMs: o.idleWindowMs,
+          settleMs: o.idleSettleMs,
+          sample: o.idleSample,
+        });
+        json.idle = idleR;
+        md.push(idleMarkdown(idleR, [l0, load1()]));
+      }
+    } finally {
+      await adapter?.stop();
+      await plane.close();
+    }
+  }
+
+  let scaleR: ScaleResult[] | undefined;
+  if (has('scale')) {
+    scaleR = await scale({
+      backends: o.scaleBackends,
+      workers: o.scaleWorkers,
+      sizes: o.scaleSizes,
+      services: o.services,
+      timeoutMs: o.timeoutMs,
+    });
+    json.scale = scaleR;
+    md.push(scaleMarkdown(scaleR, o.services));
+  }
+
+  let ceil: CeilingResult[] | undefined;
+  if (has('ceiling')) {
+    const l0 = load1();
+    ceil = [];
+    for (const b of o.ceilingBackends)
+      ceil.push(await measureCeiling(b, o.ceilingStarts, o.ceilingSignals, o.ceilingConcurrency));
+    json.ceiling = ceil;
+    md.push(ceilingMarkdown(ceil, [l0, load1()]));
+    md.push(closeness(ceil, side?.ksm, scaleR));
+  }
+
+  if (side) {
+    const best = side.bare.reduce((a, b) => (b.ms < a.ms ? b : a));
+    const series: Series[] = [
+      { name: `ksm-flux: HelmReleases applied (${side.ksm.objects})`, points: secondsOf(side.ksm.curve) },
+      ...side.bare.map((b) => ({
+        name: `bare server-side apply, concurrency ${b.concurrency}${b === best ? ' (best)' : ''}`,
+        points: secondsOf(b.curve),
+        dashed: b !== best,
+      })),
+    ];
+    const file = path.join(o.out, `bench-${stamp}-convergence.svg`);
+    fs.writeFileSync(
+      file,
+      lineChart({
+        title: `${side.ksm.serviceSets} ServiceSets × ${o.services} services: objects applied over time`,
+        xLabel: 'seconds since the first write',
+        yLabel: 'HelmReleases applied',
+        series,
+      }),
+    );
+    charts.push(file);
+  }
+  if (scaleR?.some((r) => r.curve)) {
+    const file = path.join(o.out, `bench-${stamp}-scale.svg`);
+    fs.writeFileSync(
+      file,
+      lineChart({
+        title: 'Scale: HelmReleases applied over time per configuration',
+        xLabel: 'seconds since the first ServiceSet was created',
+        yLabel: 'HelmReleases applied',
+        series: scaleR
+          .filter((r) => r.curve)
+          .map((r) => ({
+            name: `${r.backend}, ${r.workers} worker(s), ${r.size} ServiceSets`,
+            points: secondsOf(r.curve!),
+            dashed: r.backend === 'postgres',
+          })),
+      }),
+    );
+    charts.push(file);
+  }
+
+  const loadEnd = load1();
+  const header = [
+    `# ksm-flux benchmark, ${started.toISOString()}`,
+    '',
+    `\`${command}\` at ${json.commit as string}; node ${process.version}, ${os.cpus().length} CPUs, ` +
+      `${(os.totalmem() / 2 ** 30).toFixed(0)} GiB. ksm-flux runs as separate watcher and worker processes ` +
+      `(${o.workers} worker(s) outside the scale curve) on the test environment's kube-apiserver + etcd and the Temporal ` +
+      `${o.backend === 'dev' ? 'dev server' : 'server on PostgreSQL'}. **1-minute load average ${loadStart.toFixed(1)} at the ` +
+      `start, ${loadEnd.toFixed(1)} at the end**: the machine is shared, so figures taken under load are pessimistic.`,
+    '',
+    ...(charts.length ? [`Charts: ${charts.map((c) => path.relative(root, c)).join(', ')}`, ''] : []),
+  ];
+  const report = [...header, ...md].join('\n');
+  json.loadAverage = { start: loadStart, end: loadEnd };
+  json.charts = charts;
+  fs.writeFileSync(path.join(o.out, `bench-${stamp}.md`), report);
+  fs.writeFileSync(path.join(o.out, `bench-${stamp}.json`), JSON.stringify(json, null, 2));
+  process.stdout.write(`\n${report}\n`);
+  say(`report, JSON and charts in ${path.relative(process.cwd(), o.out)}/bench-${stamp}*`);
 }
 
-main().catch((e) => {
-  process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-  process.exit(1);
-});
+const secondsOf = (c: [number, number][]): [number, number][] => c.map(([t, n]) => [t / 1000, n]);
+
+/** How close ksm-flux gets to Temporal alone: ServiceSets converged per second against workflow starts per second. */
+function closeness(ceil: CeilingResult[], ksm: KsmResult | undefined, scaleR: ScaleResult[] | undefined): string {
+  const lines: string[] = [];
+  for (const c of ceil) {
+    const rates: string[] = [];
+    if (ksm && o.backend === c.backend)
+      rates.push(`side by side: ${(ksm.serviceSets / (ksm.appliedMs / 1000)).toFixed(1)} ServiceSets/s`);
+    for (const r of scaleR ?? [])
+      if (r.ok && r.backend === c.backend)
+        rates.push(`${r.size} × ${r.workers} worker(s): ${(r.size / (r.appliedMs! / 1000)).toFixed(1)} ServiceSets/s`);
+    if (rates.length)
+      lines.push(
+        `- ${c.backend}: Temporal alone starts ${c.startsPerSec.toFixed(0)} workflows/s; ksm-flux converges ` +
+          `${rates.join('; ')} (each ServiceSet is one workflow start plus its passes).`,
+      );
+  }
+  return lines.length ? ['How close ksm-flux gets to the ceiling:', '', ...lines, ''].join('\n') : '';
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exit(1);
+  },
+);
