@@ -7,6 +7,7 @@ import { startHttpServer } from '../httpServer';
 import { KubeClient } from '../kube/client';
 import type { Logger } from '../log';
 import { hooks, m } from '../metrics';
+import { ensureSearchAttributes } from '../searchAttributeRegistry';
 import { connectClient } from '../temporalConn';
 import { LeaderElector } from '../watcher/leader';
 import { Watcher } from '../watcher/watcher';
@@ -44,6 +45,14 @@ export async function startAdapter(mode: Mode, cfg: Config, logger: Logger): Pro
   installRuntime(logger, temporalMetrics);
   const handle: AdapterHandle = { stop: async () => undefined };
   const stops: (() => Promise<void>)[] = [];
+
+  // Before any workflow starts with them or upserts them (src/searchAttributeRegistry).
+  const admin = await connectClient(cfg);
+  try {
+    await ensureSearchAttributes(admin, cfg.temporalNamespace, logger);
+  } finally {
+    await admin.connection.close();
+  }
 
   let worker: WorkerHandle | undefined;
   if (mode !== 'watcher') {

@@ -1,5 +1,6 @@
 // The Temporal dev server from the official CLI (SQLite file in the state dir, Web UI on).
 import path from 'node:path';
+import { devServerSearchAttributeFlags } from '../core/searchAttributes';
 import { freePorts, retryOnPortClash, startDetached, tcpOpen, waitUntil, type Started } from './proc';
 import { toolPaths } from './versions';
 
@@ -54,6 +55,8 @@ async function startTemporalOnce(dir: string, opts: TemporalOptions): Promise<Te
     'frontend.enableUpdateWorkflowExecution=true',
     '--dynamic-config-value',
     'frontend.enableUpdateWorkflowExecutionAsyncAccepted=true',
+    // ksm-flux's search attributes exist from the start (the adapter would register them too).
+    ...devServerSearchAttributeFlags(),
     ...(opts.ui === false ? ['--headless'] : ['--ui-port', String(uiPort), '--ui-ip', '127.0.0.1']),
     ...(opts.extraArgs ?? []),
   ];

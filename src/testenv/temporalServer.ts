@@ -5,9 +5,11 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import YAML from 'yaml';
+import { createLogger } from '../log';
+import { ensureSearchAttributes } from '../searchAttributeRegistry';
 import { startPostgres, type Postgres } from './postgres';
 import { startDetached, stop, tcpOpen, waitUntil, type Started } from './proc';
 import type { TemporalEndpoint } from './temporal';
@@ -213,6 +215,16 @@ async function registerNamespace(address: string, namespace: string, proc: Start
   );
 }
 
+/** ksm-flux's search attributes through the operator API, as an operator would register them once. */
+async function registerSearchAttributes(address: string, namespace: string): Promise<void> {
+  const connection = await Connection.connect({ address, connectTimeout: 5000 });
+  try {
+    await ensureSearchAttributes(new Client({ connection, namespace }), namespace, createLogger('warn', 'testenv'));
+  } finally {
+    await connection.close();
+  }
+}
+
 async function httpOk(url: string): Promise<boolean> {
   try {
     return (await fetch(url, { signal: AbortSignal.timeout(2000) })).status === 200;
@@ -278,6 +290,7 @@ export async function startTemporalServer(
     const address = `127.0.0.1:${ports.frontend}`;
     await waitUntil('temporal-server frontend', () => tcpOpen(ports.frontend), { timeoutMs: 60_000, proc: server });
     await registerNamespace(address, namespace, server);
+    await registerSearchAttributes(address, namespace);
     say(`Temporal server ready at ${address} (${Date.now() - t0} ms)`);
 
     let uiUrl = '';

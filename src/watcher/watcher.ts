@@ -13,8 +13,9 @@ import {
 } from '../api/constants';
 import { ServiceSet, StateManagementProvider, parseObject } from '../api/k0rdent';
 import { ownership } from '../activities/observe';
-import { releaseKeyFor } from '../core/plan';
+import { clusterRefFor, releaseKeyFor } from '../core/plan';
 import { ReferenceIndex, referencesOf } from '../core/references';
+import { startSearchAttributes, toPairs } from '../core/searchAttributes';
 import type { ServiceSetRef } from '../core/types';
 import type { KubeClient, KubeObject } from '../kube/client';
 import { Informer, type InformerEvent } from '../kube/informer';
@@ -320,6 +321,22 @@ export class Watcher {
     return new Promise((r) => this.idleWaiters.push(r));
   }
 
+  /** A new run is findable by cluster and state before its first pass (src/core/searchAttributes). */
+  private startAttributes(ref: ServiceSetRef) {
+    const ss = this.parsed.get(ref.uid);
+    if (!ss) return undefined;
+    return toPairs(
+      startSearchAttributes({
+        ref,
+        cluster: clusterRefFor(ss).name,
+        provider: ss.spec.provider.name,
+        deleting: !!ss.metadata.deletionTimestamp,
+        specServices: (ss.spec.services ?? []).length,
+        storedStates: (ss.status?.services ?? []).map((e) => e.state),
+      }),
+    );
+  }
+
   private async send(p: Pending): Promise<void> {
     const workflowId = workflowIdFor(p.ref.uid);
     const signal = { kind: p.kind, ...(p.resourceVersion ? { resourceVersion: p.resourceVersion } : {}) };
@@ -331,6 +348,7 @@ export class Watcher {
           ref: p.ref,
           ...(this.opts.timing ? { timing: this.opts.timing } : {}),
         };
+        const typedSearchAttributes = this.startAttributes(p.ref);
         await this.temporal.workflow.signalWithStart('serviceSetWorkflow', {
           workflowId,
           taskQueue: this.opts.taskQueue,
@@ -340,6 +358,7 @@ export class Watcher {
           memo: { serviceSet: `${p.ref.namespace}/${p.ref.name}` },
           staticSummary: `ServiceSet ${p.ref.namespace}/${p.ref.name}`,
           workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+          ...(typedSearchAttributes ? { typedSearchAttributes } : {}),
         });
       }
       this.sent++;

@@ -11,6 +11,7 @@ import {
   proxyActivities,
   proxySinks,
   setHandler,
+  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ServiceState } from '../api/constants';
@@ -24,6 +25,7 @@ import {
   type HealMemory,
 } from '../core/decide';
 import { deletionEdgeEvents, driftEvents, edgeEvents, transitionEvents } from '../core/events';
+import { changedPairs, workflowSearchAttributes } from '../core/searchAttributes';
 import { computeStatus, deletingStatus, statusEqual } from '../core/status';
 import type { Observation, ServiceSetRef, StatusView } from '../core/types';
 import {
@@ -47,6 +49,12 @@ import {
  * (test/replay: lifecycle*, continue-as-new*) replay the old decisions.
  */
 export const KCM_BEHAVIOUR_PATCH = 'kcm-behaviour-1';
+
+/**
+ * Patch for the search attributes (src/core/searchAttributes): upserted after a pass when they changed. Histories
+ * recorded before it (every test/replay history up to lifecycle-4 and healing-1) carry no upserts.
+ */
+export const SEARCH_ATTRIBUTES_PATCH = 'search-attributes-1';
 
 /** Activity types whose failures are bad input: retrying cannot help. */
 export const NON_RETRYABLE = ['InvalidServiceSet', 'FluxObjectRejected'];
@@ -133,6 +141,17 @@ export async function serviceSetWorkflow(input: ServiceSetWorkflowInput): Promis
 
   let activeDelay = timing.activePollMinMs;
   let passesThisRun = 0;
+  /** Cluster and provider as the last observation named them (for the search attributes). */
+  let seen: { cluster: string; provider: string } | undefined;
+
+  /** Keeps the workflow findable by its state in the Web UI and `ksm-flux list`: upserts only what changed. */
+  const reportSearchAttributes = () => {
+    const v = workflowSearchAttributes({ ref, phase: live.phase, ...seen, services: live.services });
+    if (!v || !patched(SEARCH_ATTRIBUTES_PATCH)) return;
+    const current = workflowInfo().typedSearchAttributes;
+    const changed = changedPairs((k) => current.get(k), v);
+    if (changed.length) upsertSearchAttributes(changed);
+  };
 
   const publish = (status: StatusView, obs: Observation, heal?: HealDecision) => {
     live.services = status.services.map((e): ServiceLiveState => {
@@ -173,6 +192,7 @@ export async function serviceSetWorkflow(input: ServiceSetWorkflowInput): Promis
     // Checked every pass: a run replaying an old history decides the old way, then switches once it is live.
     const legacy = !patched(KCM_BEHAVIOUR_PATCH);
     const obs = await kube.observe(ref);
+    seen = { cluster: obs.cluster.name, provider: obs.provider.name };
     counters.passes++;
     passesThisRun++;
     live.lastPassAt = nowIso;
@@ -398,6 +418,7 @@ export async function serviceSetWorkflow(input: ServiceSetWorkflowInput): Promis
         statusWritten: false,
       });
     }
+    reportSearchAttributes();
     completedEpoch = epochAtStart;
 
     // Not while a retry update waits for a pass: it would wait for ever on a run that has stopped passing.

@@ -29,9 +29,10 @@ describe('continue-as-new', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ksm-flux-can-'));
     temporal = await startTemporal(dir, {
       ui: false,
-      extraArgs: ['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=40'],
+      extraArgs: ['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=50'],
     });
-    // Frequent safety-net polls: every pass adds history, so the workflow rolls over quickly.
+    // Frequent safety-net polls: every pass adds history, so the workflow rolls over quickly. 50 events leave room
+    // for the patch markers each run records (kcm-behaviour-1, search-attributes-1) and several passes per run.
     adapter = await startTestAdapter({ 'temporal-address': temporal.address, 'quiescent-poll': '200ms' });
     connection = await Connection.connect({ address: temporal.address });
   });
