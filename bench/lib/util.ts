@@ -67,3 +67,33 @@ export function durationMs(v: string): number {
   const n = Number(m[1]);
   return n * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? 'ms'] ?? 1);
 }
+
+/**
+ * CPU seconds of processes and all their descendants alive now (PostgreSQL runs a backend process per connection;
+ * its postmaster's own figures would miss them).
+ */
+export function treeCpuSeconds(pids: number[]): number {
+  const parent = new Map<number, number>();
+  const cpu = new Map<number, number>();
+  for (const e of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      parent.set(Number(e), Number(rest[1]));
+      cpu.set(Number(e), (Number(rest[11]) + Number(rest[12])) / TICKS);
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  const roots = new Set(pids);
+  let total = 0;
+  for (const [pid, c] of cpu) {
+    for (let p: number | undefined = pid, depth = 0; p && depth < 32; p = parent.get(p), depth++)
+      if (roots.has(p)) {
+        total += c;
+        break;
+      }
+  }
+  return total;
+}

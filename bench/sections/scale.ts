@@ -3,7 +3,7 @@
 // with the CPU and peak memory of every process involved. A size that fails or times out ends that series.
 import type { TemporalBackend } from '../../src/testenv/testenv';
 import { startAdapter, startPlane } from '../lib/plane';
-import { procFigures, num, say, secs, table, load1 } from '../lib/util';
+import { treeCpuSeconds, num, say, secs, table, load1 } from '../lib/util';
 import { ksmConverge, type Curve } from './sideBySide';
 
 export interface ScaleResult {
@@ -20,6 +20,7 @@ export interface ScaleResult {
   cpu?: { watcher: number; workers: number; temporal: number; apiserver: number };
   peakRssMiB?: { watcher: number; workers: number[] };
   curve?: Curve;
+  historyPerSet?: number;
   load: number[];
 }
 
@@ -44,7 +45,7 @@ export async function scale(o: {
           try {
             const cpu = () => {
               const f = adapter.figures();
-              const s = (pids: number[]) => pids.reduce((a, p) => a + (procFigures(p)?.cpuSeconds ?? 0), 0);
+              const s = treeCpuSeconds;
               return {
                 watcher: f.watcher?.cpuSeconds ?? 0,
                 workers: Object.entries(f)
@@ -80,6 +81,7 @@ export async function scale(o: {
                   .map(([, v]) => v?.peakRssMiB ?? NaN),
               },
               curve: k.curve,
+              historyPerSet: k.historyPerSet,
               load: [...load, load1()],
             };
           } finally {
@@ -147,6 +149,7 @@ export function scaleMarkdown(rs: ScaleResult[], services: number): string {
         'ksm-flux CPU ms/object',
         'CPU s: watcher / workers / Temporal / apiserver',
         'peak RSS MiB: watcher / workers',
+        'history events / ServiceSet',
         'load 1m',
       ],
       rs.map((r) =>
@@ -161,6 +164,7 @@ export function scaleMarkdown(rs: ScaleResult[], services: number): string {
               num(((r.cpu!.watcher + r.cpu!.workers) * 1000) / r.objects, 1),
               `${num(r.cpu!.watcher, 1)} / ${num(r.cpu!.workers, 1)} / ${num(r.cpu!.temporal, 1)} / ${num(r.cpu!.apiserver, 1)}`,
               `${num(r.peakRssMiB!.watcher)} / ${r.peakRssMiB!.workers.map((x) => num(x)).join(', ')}`,
+              num(r.historyPerSet ?? NaN),
               r.load.map((l) => num(l, 1)).join(' → '),
             ]
           : [
@@ -168,6 +172,7 @@ export function scaleMarkdown(rs: ScaleResult[], services: number): string {
               r.workers,
               r.size,
               `failed: ${r.error}`,
+              '',
               '',
               '',
               '',

@@ -3,6 +3,7 @@
 // against ksm-flux converging the same number of ServiceSets (creation → every HelmRelease applied), then
 // Flux Ready → every ServiceSet Deployed.
 import * as k8s from '@kubernetes/client-node';
+import { workflowIdFor } from '../../src/api/constants';
 import { ServiceSet, ServiceTemplate } from '../../src/api/k0rdent';
 import { planService } from '../../src/core/plan';
 import { ProviderConfig } from '../../src/core/providerConfig';
@@ -126,6 +127,8 @@ export interface KsmResult {
   deployedMs: number;
   curve: Curve;
   deployedCurve: Curve;
+  /** Mean history length of a sample of the workflows once Deployed: the Temporal work one ServiceSet took. */
+  historyPerSet: number;
 }
 
 /** ksm-flux converging n ServiceSets created as fast as the API takes them (16 in flight). */
@@ -170,7 +173,13 @@ export async function ksmConverge(
     );
     const deployedMs = Math.max(...tr.deployedAt.values()) - t1;
     say(`ksm-flux: ${n} ServiceSets Deployed ${deployedMs.toFixed(0)} ms after the first Ready was written`);
+    // The Temporal work of one ServiceSet from creation to Deployed: history events of a sample of workflows.
+    const sample = [...tr.ss.store.values()].slice(0, 20);
+    let events = 0;
+    for (const o of sample)
+      events += (await plane.temporal.workflow.getHandle(workflowIdFor(o.metadata.uid!)).describe()).historyLength;
     return {
+      historyPerSet: sample.length ? events / sample.length : NaN,
       serviceSets: n,
       objects: total,
       createMs,
@@ -214,7 +223,8 @@ export function sideBySideMarkdown(
     `**Ratio ksm-flux / best bare apply: ${num(ratio, 1)}×** (target ≤ 2× at 1,000 × 3).`,
     '',
     `Then Flux Ready written for all ${ksm.objects} HelmReleases (${secs(ksm.readyWrittenMs)} to write them, 16 in flight) → ` +
-      `all ${n} ServiceSets Deployed ${secs(ksm.deployedMs)} after the first Ready.`,
+      `all ${n} ServiceSets Deployed ${secs(ksm.deployedMs)} after the first Ready. A ServiceSet's workflow history held ` +
+      `${num(ksm.historyPerSet)} events once Deployed (mean of 20).`,
     '',
   ].join('\n');
 }
