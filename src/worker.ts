@@ -13,6 +13,7 @@ import type { Logger } from './log';
 import { m, reportServiceStates } from './metrics';
 import { connectWorker } from './temporalConn';
 import type { MetricsSinks } from './workflows/defs';
+import { describeError } from './core/errorCause';
 
 let runtimeInstalled = false;
 
@@ -103,9 +104,9 @@ export async function startWorker(
   // All ServiceSets, for release-conflict checks without a LIST per pass.
   const informer = new Informer(client, paths.serviceSets(), {
     name: 'servicesets-worker',
-    onError: (e) => log.warn({ error: String(e) }, 'ServiceSet watch error'),
+    onError: (e) => log.warn(describeError(e), 'ServiceSet watch error'),
   });
-  void informer.start().catch((e) => log.error({ error: String(e) }, 'ServiceSet informer failed'));
+  void informer.start().catch((e) => log.error(describeError(e), 'ServiceSet informer failed'));
   const connection = await connectWorker(cfg);
   const worker = await Worker.create({
     connection,

@@ -5,6 +5,7 @@ import type { EventSpec, ServiceSetRef, StatusView } from '../core/types';
 import { KubeError } from '../kube/client';
 import { paths } from '../kube/paths';
 import type { Deps } from './deps';
+import { describeError } from '../core/errorCause';
 
 /** Log fields of every line about a ServiceSet: namespace/name and its workflow id. */
 export function refLog(ref: ServiceSetRef) {
@@ -129,6 +130,6 @@ export async function recordEvent(deps: Deps, ref: ServiceSetRef, ev: EventSpec)
   } catch (e) {
     if (e instanceof KubeError && e.conflict) return; // already recorded by an earlier attempt
     // Events are best effort: never fail a reconcile because one could not be recorded.
-    deps.logger.warn({ ...ctx(ref), reason: ev.reason, error: (e as Error).message }, 'could not record event');
+    deps.logger.warn({ ...ctx(ref), reason: ev.reason, ...describeError(e) }, 'could not record event');
   }
 }

@@ -13,6 +13,7 @@ import { LeaderElector } from '../watcher/leader';
 import { Watcher } from '../watcher/watcher';
 import { installRuntime, startWorker, type WorkerHandle } from '../worker';
 import { parseDuration } from '../core/duration';
+import { describeError } from '../core/errorCause';
 
 export type Mode = 'run' | 'watcher' | 'worker';
 
@@ -27,7 +28,7 @@ async function temporalReachable(client: Client): Promise<string | undefined> {
     await call;
     return undefined;
   } catch (e) {
-    return `Temporal unreachable: ${(e as Error).message}`;
+    return `Temporal unreachable: ${describeError(e).error}`;
   }
 }
 
@@ -101,7 +102,7 @@ export async function startAdapter(mode: Mode, cfg: Config, logger: Logger): Pro
           identity: `${os.hostname()}-${process.pid}-${crypto.randomBytes(3).toString('hex')}`,
           leaseDurationMs: parseDuration(cfg.leaseDuration)!,
           onStartedLeading: () =>
-            void startWatching().catch((e) => wlog.error({ error: String(e) }, 'watcher failed to start')),
+            void startWatching().catch((e) => wlog.error(describeError(e), 'watcher failed to start')),
           onStoppedLeading: stopWatching,
         },
         wlog,
@@ -163,7 +164,7 @@ export async function startAdapter(mode: Mode, cfg: Config, logger: Logger): Pro
       : undefined;
 
   handle.stop = async () => {
-    for (const s of stops.reverse()) await s().catch((e) => logger.warn({ error: String(e) }, 'shutdown step failed'));
+    for (const s of stops.reverse()) await s().catch((e) => logger.warn(describeError(e), 'shutdown step failed'));
     server?.close();
     metricsServer?.close();
   };
@@ -190,7 +191,7 @@ export async function runAdapter(mode: Mode, cfg: Config, logger: Logger): Promi
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     void h.worker?.done.then(resolve, (e) => {
-      logger.error({ error: String(e) }, 'worker stopped');
+      logger.error(describeError(e), 'worker stopped');
       resolve();
     });
   });

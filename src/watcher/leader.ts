@@ -2,6 +2,7 @@
 import { KubeError, type KubeClient } from '../kube/client';
 import { paths } from '../kube/paths';
 import type { Logger } from '../log';
+import { describeError } from '../core/errorCause';
 
 interface Lease {
   metadata: { name: string; namespace: string; resourceVersion?: string };
@@ -79,7 +80,7 @@ export class LeaderElector {
         await this.opts.onStoppedLeading();
       }
     } catch (e) {
-      this.log.warn({ error: (e as Error).message }, 'leader election error');
+      this.log.warn({ lease: this.opts.name, ...describeError(e) }, 'leader election error');
       if (this.leading) {
         // Could not renew: give up before someone else may take over.
         this.leading = false;

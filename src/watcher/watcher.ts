@@ -23,6 +23,7 @@ import { paths } from '../kube/paths';
 import type { Logger } from '../log';
 import { m } from '../metrics';
 import { changedSignal, type ServiceSetWorkflowInput, type Timing } from '../workflows/defs';
+import { describeError } from '../core/errorCause';
 
 export interface WatcherOptions {
   identity: { name: string; namespace: string };
@@ -82,7 +83,7 @@ export class Watcher {
     private readonly log: Logger,
   ) {
     const onError = (name: string) => (e: unknown) =>
-      this.log.warn({ resource: name, error: e instanceof Error ? e.message : String(e) }, 'watch error; relisting');
+      this.log.warn({ resource: name, ...describeError(e) }, 'watch error; relisting');
     const ours = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
     this.serviceSets = new Informer(kube, paths.serviceSets(), {
       name: 'servicesets',
@@ -367,7 +368,7 @@ export class Watcher {
       if (e instanceof WorkflowNotFoundError) return; // signal-only and nothing running: fine
       m.signalErrors.inc();
       this.log.warn(
-        { serviceSet: `${p.ref.namespace}/${p.ref.name}`, workflowId, error: (e as Error).message },
+        { serviceSet: `${p.ref.namespace}/${p.ref.name}`, workflowId, ...describeError(e) },
         'signal failed; retrying',
       );
       // Keep the request: Temporal may be briefly unavailable.
