@@ -1,6 +1,7 @@
 // ksm-flux command line.
 import { parseArgs } from './args';
 import { runAdapter } from './commands/adapter';
+import { codecServer } from './commands/codecServer';
 import { dev } from './commands/dev';
 import { doctor } from './commands/doctor';
 import { retry, status } from './commands/ops';
@@ -44,6 +45,17 @@ const commands: Record<string, { summary: string; usage: string; details?: strin
     summary: 'print the JSON Schema of spec.provider.config',
     usage: 'ksm-flux config-schema',
   },
+  'codec-server': {
+    summary: 'Temporal remote codec endpoint: the Web UI and CLI show encrypted histories decoded',
+    usage:
+      'ksm-flux codec-server [--codec-listen HOST:PORT] [--codec-cors-origins ORIGINS] [--codec-auth-file FILE] [options]',
+    details:
+      "Serves POST …/encode and …/decode (Temporal's remote codec protocol) with the payload encryption keys of the\n" +
+      'workers (--codec-keys / KSM_FLUX_CODEC_KEYS or --codec-key-file). Point the Web UI (codec endpoint setting, or\n' +
+      '`temporal server start-dev --ui-codec-endpoint URL`) or the CLI (`temporal workflow show --codec-endpoint URL`) at it.\n' +
+      '--codec-cors-origins lists the Web UI origins allowed to call it from a browser; --codec-auth-file makes every\n' +
+      'request carry that Authorization header value (the CLI sends it with --codec-auth).',
+  },
   doctor: {
     summary: 'check Temporal, CRDs, the SMP readiness rules and RBAC',
     usage: 'ksm-flux doctor [--smp NAME] [options]',
@@ -78,7 +90,7 @@ const commands: Record<string, { summary: string; usage: string; details?: strin
 function help(cmd?: string): string {
   if (cmd && commands[cmd]) {
     const c = commands[cmd];
-    const opts = ['run', 'watcher', 'worker', 'retry', 'status', 'doctor', 'plan'].includes(cmd)
+    const opts = ['run', 'watcher', 'worker', 'retry', 'status', 'doctor', 'plan', 'codec-server'].includes(cmd)
       ? `\n\nOptions (flag / environment variable):\n${optionHelp.map((o) => `  ${o.flag.padEnd(30)} ${o.env.padEnd(36)} ${o.help}`).join('\n')}`
       : '';
     return `${c.summary}\n\nUsage: ${c.usage}${c.details ? `\n\n${c.details}` : ''}${opts}\n`;
@@ -194,6 +206,10 @@ async function main(argv: string[]): Promise<number> {
         ...(file ? { file } : {}),
         json: !!flags.json,
       });
+    }
+    case 'codec-server': {
+      await codecServer(cfg, logger);
+      return 0;
     }
     case 'doctor': {
       return (await doctor(cfg, { ...(typeof flags.smp === 'string' ? { smp: flags.smp } : {}) })) ? 0 : 1;

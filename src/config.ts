@@ -88,6 +88,36 @@ const options = {
     schema: z.string().min(1).optional(),
     help: 'file holding the Temporal API key (e.g. a mounted Secret); turns TLS on',
   },
+  codecKeys: {
+    flag: 'codec-keys',
+    env: 'KSM_FLUX_CODEC_KEYS',
+    schema: z.string().min(1).optional(),
+    help: 'payload encryption keys "id:base64-key" (AES-256; the first encrypts, all decrypt); prefer the variable or a file',
+  },
+  codecKeyFile: {
+    flag: 'codec-key-file',
+    env: 'KSM_FLUX_CODEC_KEY_FILE',
+    schema: z.string().min(1).optional(),
+    help: 'file holding the payload encryption keys (e.g. a mounted Secret), one "id:base64-key" per line, newest first',
+  },
+  codecListen: {
+    flag: 'codec-listen',
+    env: 'KSM_FLUX_CODEC_LISTEN',
+    schema: hostPort.default('127.0.0.1:8089'),
+    help: 'codec-server: listen address of the remote codec endpoint',
+  },
+  codecCorsOrigins: {
+    flag: 'codec-cors-origins',
+    env: 'KSM_FLUX_CODEC_CORS_ORIGINS',
+    schema: z.string().optional(),
+    help: 'codec-server: Temporal Web UI origins allowed to call it (comma-separated, e.g. http://127.0.0.1:8233)',
+  },
+  codecAuthFile: {
+    flag: 'codec-auth-file',
+    env: 'KSM_FLUX_CODEC_AUTH_FILE',
+    schema: z.string().min(1).optional(),
+    help: 'codec-server: file holding the Authorization header value every request must carry (default: none)',
+  },
   taskQueue: {
     flag: 'task-queue',
     env: 'KSM_FLUX_TASK_QUEUE',
@@ -255,6 +285,8 @@ export function loadConfig(flags: Record<string, string | boolean>, env: NodeJS.
     problems.push(
       '--temporal-api-key / TEMPORAL_API_KEY and --temporal-api-key-file / TEMPORAL_API_KEY_FILE: give one',
     );
+  if (out.codecKeys && out.codecKeyFile)
+    problems.push('--codec-keys / KSM_FLUX_CODEC_KEYS and --codec-key-file / KSM_FLUX_CODEC_KEY_FILE: give one');
   if (!out.temporalTlsCert !== !out.temporalTlsKey)
     problems.push(
       '--temporal-tls-cert / TEMPORAL_TLS_CERT and --temporal-tls-key / TEMPORAL_TLS_KEY: give both or neither',

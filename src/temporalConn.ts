@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow';
 import { NativeConnection } from '@temporalio/worker';
+import { dataConverterOf } from './codec/dataConverter';
 import type { Config } from './config';
 
 /** The key itself, read from its file at connect time so a mounted Secret is never copied into the config. */
@@ -45,12 +46,14 @@ export const RECONNECT_CHANNEL_ARGS = {
 } as const;
 
 export async function connectClient(c: Config): Promise<Client> {
+  // Keys first: a bad key list stops the command before any connection is made.
+  const dataConverter = dataConverterOf(c);
   const connection = await Connection.connect({
     ...connectionOptions(c),
     connectTimeout: 10_000,
     channelArgs: RECONNECT_CHANNEL_ARGS,
   });
-  return new Client({ connection, namespace: c.temporalNamespace });
+  return new Client({ connection, namespace: c.temporalNamespace, ...(dataConverter ? { dataConverter } : {}) });
 }
 
 export async function connectWorker(c: Config): Promise<NativeConnection> {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Runtime, Worker, type InjectedSinks, type LogLevel, type LogMetadata } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { ownershipChecker, serviceSetSource, type Deps } from './activities/deps';
+import { dataConverterOf } from './codec/dataConverter';
 import type { Config } from './config';
 import { KubeClient } from './kube/client';
 import { Informer } from './kube/informer';
@@ -99,6 +100,8 @@ export async function startWorker(
   opts: { workflowBundle?: { code: string } } = {},
 ): Promise<WorkerHandle> {
   const log = logger.child({ component: 'worker' });
+  // Keys first: a bad key list stops the worker before it starts anything.
+  const dataConverter = dataConverterOf(cfg);
   const client = KubeClient.fromDefault(cfg.kubeconfig);
   client.onRequest = (verb, _p, status) => m.kubeRequests.inc({ verb, code: String(status) });
   // All ServiceSets, for release-conflict checks without a LIST per pass.
@@ -115,6 +118,7 @@ export async function startWorker(
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : workflowSource()),
     activities: createActivities(buildDeps(cfg, client, informer, logger.child({ component: 'activity' }))),
     sinks: metricsSinks(),
+    ...(dataConverter ? { dataConverter } : {}),
     maxConcurrentActivityTaskExecutions: cfg.maxConcurrentActivities,
     maxCachedWorkflows: cfg.maxCachedWorkflows,
     shutdownGraceTime: '10s',
