@@ -7,17 +7,20 @@ import type { temporal } from '@temporalio/proto';
 
 type History = temporal.api.history.v1.IHistory;
 
-/** Every run's history, first run first: the current run, then each run it continued from. */
-export async function allRuns(client: Client, workflowId: string): Promise<{ runId: string; history: History }[]> {
-  const out: { runId: string; history: History }[] = [];
-  let runId: string | undefined = (await client.workflow.getHandle(workflowId).describe()).runId;
-  while (runId) {
+/**
+ * Every run's history, first run first: the latest run, then each run it continued from. Reads histories only
+ * (describe would decode the memo, which a reader without the codec keys cannot).
+ */
+export async function allRuns(client: Client, workflowId: string): Promise<{ runId?: string; history: History }[]> {
+  const out: { runId?: string; history: History }[] = [];
+  let runId: string | undefined;
+  do {
     const history: History = await client.workflow.getHandle(workflowId, runId).fetchHistory();
-    out.unshift({ runId, history });
+    out.unshift({ ...(runId ? { runId } : {}), history });
     const started: temporal.api.history.v1.IWorkflowExecutionStartedEventAttributes | null | undefined =
       history.events?.[0]?.workflowExecutionStartedEventAttributes;
     runId = started?.continuedExecutionRunId || undefined;
-  }
+  } while (runId);
   return out;
 }
 
