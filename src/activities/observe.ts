@@ -277,7 +277,10 @@ export async function observe(deps: Deps, ref: ServiceSetRef): Promise<Observati
     [...hrs.items, ...kss.items].map((o, i) => [`${ours[i]!.kind}/${o.metadata.name}`, o]),
   );
   if (secretName && (ss.spec.services?.length || ours.length)) {
-    base.target.kubeconfigSecretFound = !!(await client.get(paths.secret(ns, secretName)));
+    const secret = await client.get(paths.secret(ns, secretName));
+    base.target.kubeconfigSecretFound = !!secret;
+    // Which version of it (never its content): a rotation makes the workflow ask Flux to reconcile now.
+    if (secret) base.target.kubeconfigVersion = `${secret.metadata.uid ?? ''}/${secret.metadata.resourceVersion ?? ''}`;
   }
   // Deleting with objects to clean up: is the whole cluster going away (then there is nothing to uninstall from)?
   // A missing ClusterDeployment says nothing (ServiceSets need not come from one); only its deletion does.

@@ -148,6 +148,8 @@ export interface Observation {
     selfManagement: boolean;
     kubeconfigSecret?: string;
     kubeconfigSecretFound: boolean;
+    /** uid/resourceVersion of the kubeconfig Secret (no content): changes when it is rotated or replaced. */
+    kubeconfigVersion?: string;
     /** The ClusterDeployment has a deletionTimestamp (read only while the ServiceSet is being deleted). */
     clusterDeleting?: boolean;
   };

@@ -107,6 +107,8 @@ export interface Carried {
   deployed?: boolean;
   /** Self-healing budget per service (src/core/decide decideHealing). */
   heal?: HealMemory;
+  /** The kubeconfig Secret version last seen (src/core/kubeconfigRotation). */
+  kubeconfigSeen?: string;
 }
 
 export interface ServiceSetWorkflowInput {

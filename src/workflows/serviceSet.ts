@@ -25,6 +25,7 @@ import {
   type HealMemory,
 } from '../core/decide';
 import { deletionEdgeEvents, driftEvents, edgeEvents, transitionEvents } from '../core/events';
+import { decideKubeconfigRotation, healAfterRotation } from '../core/kubeconfigRotation';
 import { changedPairs, workflowSearchAttributes } from '../core/searchAttributes';
 import { computeStatus, deletingStatus, statusEqual } from '../core/status';
 import type { Observation, ServiceSetRef, StatusView } from '../core/types';
@@ -105,6 +106,7 @@ export async function serviceSetWorkflow(input: ServiceSetWorkflowInput): Promis
   let deletionStartedAt = carried.deletionStartedAt;
   let orphanedAt = carried.orphanedAt;
   let healMemory: HealMemory = carried.heal ?? {};
+  let kubeconfigSeen = carried.kubeconfigSeen;
 
   let dirty = true;
   let retryPending = carried.retryPending;
@@ -319,6 +321,18 @@ export async function serviceSetWorkflow(input: ServiceSetWorkflowInput): Promis
         acted = true;
       }
     }
+    // A rotated kubeconfig Secret: Flux uses it on its next reconcile; ask for that reconcile now.
+    const rotation = decideKubeconfigRotation(obs, kubeconfigSeen);
+    kubeconfigSeen = rotation.seen;
+    if (rotation.reconcile.length) {
+      log.info('kubeconfig Secret rotated; requesting Flux reconcile', {
+        serviceSet: `${ref.namespace}/${ref.name}`,
+        objects: rotation.reconcile.map((r) => r.name),
+      });
+      await kube.requestReconcile(ref, rotation.reconcile, nowIso);
+      healMemory = healAfterRotation(healMemory, rotation.keys, nowIso);
+      acted = true;
+    }
     // A rejection only stands for the input it was made for.
     for (const [k, e] of Object.entries(rejected)) {
       const svc = obs.services.find((s) => s.key === k);
@@ -439,6 +453,7 @@ export async function serviceSetWorkflow(input: ServiceSetWorkflowInput): Promis
           services: live.services,
           deployed: live.deployed,
           ...(Object.keys(healMemory).length ? { heal: healMemory } : {}),
+          ...(kubeconfigSeen ? { kubeconfigSeen } : {}),
         },
       });
     }
