@@ -7,8 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { KubeClient, type KubeObject } from '../kube/client';
-import { kubeconfigYaml, startKubePlane, type KubePlane } from './kube';
-import { stop, type Started } from './proc';
+import { kubeconfigYaml, kubeGet, startKubePlane, type KubePlane } from './kube';
+import { startDetached, stop, waitUntil, type Started } from './proc';
 
 /** Written beside every target plane so test/run.ts can stop its processes if a test process dies early. */
 export const TARGET_PROCS_FILE = 'procs.json';
@@ -19,11 +19,17 @@ export interface TargetCluster {
   server: string;
   /** The kubeconfig kcm would put into `<cluster>-kubeconfig` (key `value`). */
   kubeconfig: string;
+  /** The CA its kubeconfigs trust (the API server's self-signed serving certificate). */
+  caPem: string;
   /** Admin client of the target's API server. */
   kube: KubeClient;
   procs: Started[];
   /** Kills every process of the plane (the cluster is gone from one moment to the next). */
   kill(): Promise<void>;
+  /** Stops only its API server (etcd keeps the data): the cluster is unreachable until `startApiServer`. */
+  stopApiServer(): Promise<void>;
+  /** Starts the API server again, on the same address with the same serving certificate and tokens. */
+  startApiServer(): Promise<void>;
   /** Stops the plane (idempotent) and closes the client. */
   stop(): Promise<void>;
 }
@@ -53,15 +59,39 @@ export async function startTarget(name: string, root?: string): Promise<TargetCl
     for (const p of [...plane.procs].reverse()) await stop(p, 3000);
     fs.rmSync(path.join(dir, TARGET_PROCS_FILE), { force: true });
   };
+  const apiIndex = plane.procs.findIndex((p) => p.name.endsWith('kube-apiserver'));
+  let apiArgs: string[] | undefined;
+  const stopApiServer = async () => {
+    const p = plane.procs[apiIndex]!;
+    // Its exact command line, to start it again the same way (port, cert dir, token file, etcd prefix).
+    apiArgs = fs.readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').split('\0').filter(Boolean).slice(1);
+    await stop(p, 5000);
+  };
+  const startApiServer = async () => {
+    if (!apiArgs) throw new Error(`target ${name}: the API server was not stopped`);
+    const old = plane.procs[apiIndex]!;
+    const p = startDetached(dir, old.name, old.bin, apiArgs);
+    plane.procs[apiIndex] = p;
+    fs.writeFileSync(path.join(dir, TARGET_PROCS_FILE), JSON.stringify(plane.procs, null, 2));
+    const ep = { server: plane.server, token: plane.token, caPem: plane.caPem };
+    await waitUntil(`${old.name} /readyz`, async () => (await kubeGet(ep, '/readyz'))[0] === 200, {
+      timeoutMs: 90_000,
+      intervalMs: 150,
+      proc: p,
+    });
+  };
   process.stderr.write(`[testenv] target cluster ${name} up at ${plane.server} in ${Date.now() - t0} ms\n`);
   return {
     name,
     dir,
     server: plane.server,
+    caPem: plane.caPem,
     kubeconfig,
     kube,
     procs: plane.procs,
     kill: halt,
+    stopApiServer,
+    startApiServer,
     async stop() {
       await halt();
       kube.close();
@@ -116,4 +146,28 @@ export async function helmReleaseRecords(
       return { name: s.metadata.name, revision: Number(labels.version ?? 0), status: labels.status ?? '' };
     })
     .sort((a, b) => a.revision - b.revision);
+}
+
+/**
+ * A kubeconfig for the target with the token of a new cluster-admin ServiceAccount `name` (kube-system): a
+ * credential that can be rotated and revoked (delete the ServiceAccount) without restarting anything.
+ */
+export async function serviceAccountKubeconfig(target: TargetCluster, name: string): Promise<string> {
+  await target.kube.create('/api/v1/namespaces/kube-system/serviceaccounts', {
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: { name, namespace: 'kube-system' },
+  });
+  await target.kube.create('/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+    metadata: { name },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+    subjects: [{ kind: 'ServiceAccount', name, namespace: 'kube-system' }],
+  });
+  const tr = await target.kube.create<{ status: { token: string } }>(
+    `/api/v1/namespaces/kube-system/serviceaccounts/${name}/token`,
+    { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } },
+  );
+  return kubeconfigYaml({ server: target.server, token: tr.status.token, caPem: target.caPem }, target.name);
 }
