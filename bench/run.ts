@@ -5,11 +5,11 @@
 // The default is a quick run (a few minutes); --full sets the sizes of issue 12. Every size is a flag:
 //   npx tsx bench/run.ts [--full] [--sections pure,side,latency,idle,scale,ceiling] [--backend dev|postgres]
 //     [--n 100] [--services 3] [--bare-concurrency 4,16,64] [--workers 1]
-//     [--latency-samples 200] [--latency-rate 5]
+//     [--latency-samples 200] [--latency-rate 2]
 //     [--idle-sets 300] [--idle-window 2m] [--idle-settle 30s] [--idle-sample 100]
 //     [--scale-sizes 100] [--scale-backends dev] [--scale-workers 1]
 //     [--ceiling-starts 500] [--ceiling-signals 1000] [--ceiling-concurrency 64] [--ceiling-backends dev]
-//     [--timeout 20m] [--out bench/results]
+//     [--adapter-flags max-cached-workflows=2000,signal-concurrency=32] [--timeout 20m] [--out bench/results]
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -58,7 +58,7 @@ const o = {
   bareConcurrency: list('bare-concurrency', '4,16,64', '4,16,64,128').map(Number),
   workers: int('workers', 1),
   latencySamples: int('latency-samples', 200),
-  latencyRate: Number(str('latency-rate', '5')),
+  latencyRate: Number(str('latency-rate', '2')),
   idleSets: int('idle-sets', 300, 1000),
   idleWindowMs: durationMs(str('idle-window', '2m', '10m')),
   idleSettleMs: durationMs(str('idle-settle', '30s')),
@@ -71,6 +71,14 @@ const o = {
   ceilingConcurrency: int('ceiling-concurrency', 64),
   ceilingBackends: backendsOf('ceiling-backends', 'dev', 'dev,postgres'),
   timeoutMs: durationMs(str('timeout', '20m', '40m')),
+  // Extra `ksm-flux watcher|worker` options for every adapter process (to try settings; the report names them).
+  adapterFlags: Object.fromEntries(
+    list('adapter-flags', '').map((kv) => {
+      const eq = kv.indexOf('=');
+      if (eq <= 0) throw new Error(`--adapter-flags: expected name=value pairs, got ${kv}`);
+      return [kv.slice(0, eq), kv.slice(eq + 1)];
+    }),
+  ) as Record<string, string>,
   out: path.resolve(str('out', path.join(root, 'bench', 'results'))),
 };
 
@@ -115,14 +123,14 @@ async function main(): Promise<void> {
         // Bare apply first, before ksm-flux runs: nothing else is writing while it is timed.
         const l0 = load1();
         const bare = await bareApply(plane, o.n, o.services, o.bareConcurrency);
-        adapter = await startAdapter(plane, { id: 'bench', workers: o.workers });
+        adapter = await startAdapter(plane, { id: 'bench', workers: o.workers, flags: o.adapterFlags });
         const ksm = await ksmConverge(plane, adapter, 'side', o.n, o.services, o.timeoutMs);
         deployed += o.n;
         side = { bare, ksm };
         json.sideBySide = side;
         md.push(sideBySideMarkdown(o.n, o.services, bare, ksm, [l0, load1()]));
       }
-      adapter ??= await startAdapter(plane, { id: 'bench', workers: o.workers });
+      adapter ??= await startAdapter(plane, { id: 'bench', workers: o.workers, flags: o.adapterFlags });
       if (has('latency')) {
         const l0 = load1();
         lat = await latency(plane, adapter, 'latency', o.latencySamples, o.services, o.latencyRate, o.timeoutMs);
@@ -139,6 +147,7 @@ async function main(): Promise<void> {
           windowMs: o.idleWindowMs,
           settleMs: o.idleSettleMs,
           sample: o.idleSample,
+          quiescentPollMs: durationMs(o.adapterFlags['quiescent-poll'] ?? '5m'),
         });
         json.idle = idleR;
         md.push(idleMarkdown(idleR, [l0, load1()]));
@@ -157,6 +166,7 @@ async function main(): Promise<void> {
       sizes: o.scaleSizes,
       services: o.services,
       timeoutMs: o.timeoutMs,
+      adapterFlags: o.adapterFlags,
     });
     json.scale = scaleR;
     md.push(scaleMarkdown(scaleR, o.services));

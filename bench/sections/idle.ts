@@ -18,6 +18,7 @@ export interface IdleResult {
   continueAsNew: number;
   /** Renewals of the watcher's Lease in the window (each is one get and one update by ksm-flux). */
   leaseRenewals: number;
+  quiescentPollMs: number;
   processes: Record<string, { cpuPercent: number; rssMiB: number; peakRssMiB: number }>;
 }
 
@@ -47,7 +48,7 @@ async function historyOf(plane: Plane, uids: string[]): Promise<Map<string, { ru
 export async function idle(
   plane: Plane,
   adapter: Adapter,
-  o: { windowMs: number; settleMs: number; sample: number },
+  o: { windowMs: number; settleMs: number; sample: number; quiescentPollMs: number },
 ): Promise<IdleResult> {
   const all = (await plane.kube.list(paths.serviceSets())).items.filter(
     (s) => (s as { spec?: { provider?: { name?: string } } }).spec?.provider?.name === adapter.smp,
@@ -112,6 +113,7 @@ export async function idle(
     historyEventsPerSetPerHour: uids.length ? events / uids.length / (windowMs / 3_600_000) : NaN,
     continueAsNew: can,
     leaseRenewals: renewals,
+    quiescentPollMs: o.quiescentPollMs,
     processes,
   };
 }
@@ -130,8 +132,13 @@ export function idleMarkdown(r: IdleResult, load: number[]): string {
   for (const k of Object.keys(ksm)) if (!ksm[k]) delete ksm[k];
   const ksmWrites = sum(ksm, isWrite);
   const ksmReads = sum(ksm, (k) => !isWrite(k));
-  const pick = (c: Record<string, number>, f: (k: string) => boolean) =>
-    JSON.stringify(Object.fromEntries(Object.entries(c).filter(([k]) => f(k))));
+  // The largest counts first, at most eight (all clients' reads list every informer kube-controller-manager runs).
+  const pick = (c: Record<string, number>, f: (k: string) => boolean) => {
+    const e = Object.entries(c)
+      .filter(([k]) => f(k))
+      .sort((a, b) => b[1] - a[1]);
+    return JSON.stringify(Object.fromEntries(e.slice(0, 8))) + (e.length > 8 ? ` and ${e.length - 8} more` : '');
+  };
   // Everyone's requests, minus what the bench itself does to read the metrics.
   const api = Object.fromEntries(Object.entries(r.apiserverRequests).filter(([k]) => !k.endsWith('(non-resource)')));
   const leaseWrites = sum(api, (k) => isWrite(k) && k.endsWith(' leases'));
@@ -140,12 +147,17 @@ export function idleMarkdown(r: IdleResult, load: number[]): string {
   return [
     `## Idle cost: ${r.serviceSets} Deployed ServiceSets, ${num(minutes, 1)}-minute window`,
     '',
-    `Production timings (safety-net poll every 5 m). ksm-flux's requests are its own \`ksm_flux_kube_requests_total\` ` +
+    `Production timings (safety-net poll every ${num(r.quiescentPollMs / 60_000, 1)} m). ksm-flux's requests are its own \`ksm_flux_kube_requests_total\` ` +
       `(watcher + workers); "all clients" is kube-apiserver's \`apiserver_request_total\` (also kube-controller-manager; ` +
       `the bench's own /metrics reads left out). History events: ${r.historySample} workflows described before and after ` +
       `(${r.continueAsNew} continued as new in the window, followed), extrapolated linearly to an hour — with a 5-minute ` +
       `poll a short window sees each workflow's timer fire 0 or 1 times, so the sample mean is the honest estimate. ` +
-      `1-minute load average ${load.map((l) => num(l, 1)).join(' → ')}.`,
+      `1-minute load average ${load.map((l) => num(l, 1)).join(' → ')}.` +
+      (r.windowMs < r.quiescentPollMs
+        ? ` **The window is shorter than the ${num(r.quiescentPollMs / 60_000, 1)}-minute safety-net poll, and ServiceSets ` +
+          `deployed together poll together: it may have seen none of their timers, so the history figure is a lower ` +
+          `bound. Use --idle-window ≥ ${num(r.quiescentPollMs / 60_000)}m for a fair figure.**`
+        : ''),
     '',
     table(
       ['figure', 'value', 'target'],

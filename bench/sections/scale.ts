@@ -21,6 +21,7 @@ export interface ScaleResult {
   peakRssMiB?: { watcher: number; workers: number[] };
   curve?: Curve;
   historyPerSet?: number;
+  timeouts?: { workflowTask: number; activityTask: number };
   load: number[];
 }
 
@@ -30,6 +31,7 @@ export async function scale(o: {
   sizes: number[];
   services: number;
   timeoutMs: number;
+  adapterFlags?: Record<string, string>;
 }): Promise<ScaleResult[]> {
   const results: ScaleResult[] = [];
   for (const backend of o.backends)
@@ -41,7 +43,7 @@ export async function scale(o: {
         const plane = await startPlane(backend, label);
         let r: ScaleResult;
         try {
-          const adapter = await startAdapter(plane, { id: label, workers: w });
+          const adapter = await startAdapter(plane, { id: label, workers: w, flags: o.adapterFlags ?? {} });
           try {
             const cpu = () => {
               const f = adapter.figures();
@@ -82,6 +84,7 @@ export async function scale(o: {
               },
               curve: k.curve,
               historyPerSet: k.historyPerSet,
+              timeouts: k.timeouts,
               load: [...load, load1()],
             };
           } finally {
@@ -149,7 +152,7 @@ export function scaleMarkdown(rs: ScaleResult[], services: number): string {
         'ksm-flux CPU ms/object',
         'CPU s: watcher / workers / Temporal / apiserver',
         'peak RSS MiB: watcher / workers',
-        'history events / ServiceSet',
+        'history events / ServiceSet (task timeouts in 20)',
         'load 1m',
       ],
       rs.map((r) =>
@@ -164,7 +167,7 @@ export function scaleMarkdown(rs: ScaleResult[], services: number): string {
               num(((r.cpu!.watcher + r.cpu!.workers) * 1000) / r.objects, 1),
               `${num(r.cpu!.watcher, 1)} / ${num(r.cpu!.workers, 1)} / ${num(r.cpu!.temporal, 1)} / ${num(r.cpu!.apiserver, 1)}`,
               `${num(r.peakRssMiB!.watcher)} / ${r.peakRssMiB!.workers.map((x) => num(x)).join(', ')}`,
-              num(r.historyPerSet ?? NaN),
+              `${num(r.historyPerSet ?? NaN)} (${(r.timeouts?.workflowTask ?? 0) + (r.timeouts?.activityTask ?? 0)})`,
               r.load.map((l) => num(l, 1)).join(' → '),
             ]
           : [

@@ -14,6 +14,10 @@ import { num, pool, say, secs, table } from '../lib/util';
 
 export type Curve = [number, number][];
 
+// temporal.api.enums.v1.EventType values.
+const EVENT_WORKFLOW_TASK_TIMED_OUT = 8;
+const EVENT_ACTIVITY_TASK_TIMED_OUT = 14;
+
 /** Cumulative count over time (ms since t0) of completion instants, thinned to at most ~200 points. */
 export function curveOf(instants: number[], t0: number): Curve {
   const s = instants.map((t) => t - t0).sort((a, b) => a - b);
@@ -129,6 +133,9 @@ export interface KsmResult {
   deployedCurve: Curve;
   /** Mean history length of a sample of the workflows once Deployed: the Temporal work one ServiceSet took. */
   historyPerSet: number;
+  historySample: number;
+  /** Task timeouts in the sampled histories. */
+  timeouts: { workflowTask: number; activityTask: number };
 }
 
 /** ksm-flux converging n ServiceSets created as fast as the API takes them (16 in flight). */
@@ -174,12 +181,22 @@ export async function ksmConverge(
     const deployedMs = Math.max(...tr.deployedAt.values()) - t1;
     say(`ksm-flux: ${n} ServiceSets Deployed ${deployedMs.toFixed(0)} ms after the first Ready was written`);
     // The Temporal work of one ServiceSet from creation to Deployed: history events of a sample of workflows.
+    // Timeouts in them say the worker could not keep up (e.g. a workflow task not done within its 10 s).
     const sample = [...tr.ss.store.values()].slice(0, 20);
     let events = 0;
-    for (const o of sample)
-      events += (await plane.temporal.workflow.getHandle(workflowIdFor(o.metadata.uid!)).describe()).historyLength;
+    const timeouts = { workflowTask: 0, activityTask: 0 };
+    for (const o of sample) {
+      const h = await plane.temporal.workflow.getHandle(workflowIdFor(o.metadata.uid!)).fetchHistory();
+      for (const e of h.events ?? []) {
+        events++;
+        if (Number(e.eventType) === EVENT_WORKFLOW_TASK_TIMED_OUT) timeouts.workflowTask++;
+        if (Number(e.eventType) === EVENT_ACTIVITY_TASK_TIMED_OUT) timeouts.activityTask++;
+      }
+    }
     return {
       historyPerSet: sample.length ? events / sample.length : NaN,
+      historySample: sample.length,
+      timeouts,
       serviceSets: n,
       objects: total,
       createMs,
@@ -224,7 +241,8 @@ export function sideBySideMarkdown(
     '',
     `Then Flux Ready written for all ${ksm.objects} HelmReleases (${secs(ksm.readyWrittenMs)} to write them, 16 in flight) → ` +
       `all ${n} ServiceSets Deployed ${secs(ksm.deployedMs)} after the first Ready. A ServiceSet's workflow history held ` +
-      `${num(ksm.historyPerSet)} events once Deployed (mean of 20).`,
+      `${num(ksm.historyPerSet)} events once Deployed (mean of ${ksm.historySample}; ${ksm.timeouts.workflowTask} workflow-task and ` +
+      `${ksm.timeouts.activityTask} activity-task timeouts among them).`,
     '',
   ].join('\n');
 }
