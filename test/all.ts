@@ -1,15 +1,20 @@
-// Everything CI runs, in two phases with their own control planes: unit + replay + integration
-// (Flux status played by the tests), then end to end with the real Flux controllers (and the browser).
-// Prints one closing "N passed, N failed" line for both.
+// Everything CI runs, in phases with their own control planes: unit + replay + integration (Flux status played
+// by the tests), end to end with the real Flux controllers (and the browser), then the quick fault suite (our
+// processes killed, Temporal and the apiserver stopped mid-burst: test/faults). Prints one closing
+// "N passed, N failed" line for all.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 
 const root = path.resolve(__dirname, '..');
 
-function phase(name: string, args: string[]): Promise<{ code: number; passed: number; failed: number }> {
+function phase(
+  name: string,
+  args: string[],
+  script = 'test/run.ts',
+): Promise<{ code: number; passed: number; failed: number }> {
   process.stderr.write(`\n[test:all] phase ${name}\n`);
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [require.resolve('tsx/cli'), 'test/run.ts', ...args], {
+    const child = spawn(process.execPath, [require.resolve('tsx/cli'), script, ...args], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -43,12 +48,13 @@ async function main() {
   const lintOk = await checks();
   const a = await phase('unit + replay + integration', []);
   const b = await phase('end to end (real Flux controllers)', ['--e2e']);
-  const passed = a.passed + b.passed;
-  const failed = a.failed + b.failed + (lintOk ? 0 : 1);
+  const c = await phase('faults (quick)', ['--quick'], 'test/faults/run.ts');
+  const passed = a.passed + b.passed + c.passed;
+  const failed = a.failed + b.failed + c.failed + (lintOk ? 0 : 1);
   if (!lintOk) process.stderr.write('[test:all] typecheck or lint failed\n');
   process.stderr.write(`[test:all] finished in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
   process.stdout.write(`\n${passed} passed, ${failed} failed\n`);
-  process.exit(lintOk && a.code === 0 && b.code === 0 && failed === 0 ? 0 : 1);
+  process.exit(lintOk && a.code === 0 && b.code === 0 && c.code === 0 && failed === 0 ? 0 : 1);
 }
 
 void main();

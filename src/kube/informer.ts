@@ -2,6 +2,7 @@
 // store, so handlers see every creation, change and deletion that happened while we were not watching.
 import type { KubeClient, KubeObject } from './client';
 import { KubeError } from './client';
+import { nextBackoff, WATCH_BACKOFF } from '../core/reconnect';
 
 export type InformerEvent = 'add' | 'update' | 'delete';
 export type Handler<T> = (type: InformerEvent, obj: T, old?: T) => void;
@@ -117,11 +118,14 @@ export class Informer<T extends KubeObject = KubeObject> {
   }
 
   private async loop(): Promise<void> {
-    let backoff = 500;
+    let backoff = WATCH_BACKOFF.minMs;
     let rv: string | undefined;
     while (this.running) {
       try {
-        if (!rv) rv = await this.relist();
+        if (!rv) {
+          rv = await this.relist();
+          backoff = WATCH_BACKOFF.minMs; // the apiserver answers again: the next failure starts short
+        }
         const before = rv;
         await this.client.watch(
           this.path,
@@ -149,7 +153,7 @@ export class Informer<T extends KubeObject = KubeObject> {
         );
         if (!this.running) break;
         this.restarts++;
-        if (rv === before) backoff = 500; // a quiet stream that timed out normally
+        if (rv === before) backoff = WATCH_BACKOFF.minMs; // a quiet stream that timed out normally
       } catch (e) {
         if (!this.running) break;
         this.restarts++;
@@ -161,7 +165,7 @@ export class Informer<T extends KubeObject = KubeObject> {
         this.opts.onError?.(e);
         rv = undefined;
         await new Promise((r) => setTimeout(r, backoff));
-        backoff = Math.min(backoff * 2, 30_000);
+        backoff = nextBackoff(backoff, WATCH_BACKOFF);
       }
     }
   }

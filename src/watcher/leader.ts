@@ -3,6 +3,7 @@ import { KubeError, type KubeClient } from '../kube/client';
 import { paths } from '../kube/paths';
 import type { Logger } from '../log';
 import { describeError } from '../core/errorCause';
+import { keepLeading } from '../core/reconnect';
 
 interface Lease {
   metadata: { name: string; namespace: string; resourceVersion?: string };
@@ -32,6 +33,8 @@ export class LeaderElector {
   private running = false;
   private leading = false;
   private timer?: NodeJS.Timeout;
+  /** When the Lease was last acquired or renewed by us. */
+  private renewedAt = 0;
 
   constructor(
     private readonly client: KubeClient,
@@ -66,7 +69,10 @@ export class LeaderElector {
   private async tick(): Promise<void> {
     const renewEvery = Math.max(500, Math.floor(this.opts.leaseDurationMs / 3));
     try {
+      // The renewal counts from when it was sent: the Lease's renewTime is set then.
+      const sentAt = Date.now();
       const ok = await this.tryAcquireOrRenew();
+      if (ok) this.renewedAt = sentAt;
       if (ok && !this.leading) {
         this.leading = true;
         this.log.info(
@@ -81,8 +87,9 @@ export class LeaderElector {
       }
     } catch (e) {
       this.log.warn({ lease: this.opts.name, ...describeError(e) }, 'leader election error');
-      if (this.leading) {
-        // Could not renew: give up before someone else may take over.
+      if (this.leading && !keepLeading(this.renewedAt, Date.now(), this.opts.leaseDurationMs)) {
+        // Could not renew by the renew deadline: give up before someone else may take over.
+        this.log.warn({ lease: this.opts.name }, 'lost leadership: could not renew the Lease');
         this.leading = false;
         await this.opts.onStoppedLeading();
       }

@@ -16,6 +16,8 @@ import {
   type Started,
 } from '../../src/testenv/proc';
 import type { TestenvState } from '../../src/testenv/testenv';
+import { kubeGet } from '../../src/testenv/kube';
+import { Connection } from '@temporalio/client';
 import type { AdapterProc } from './scenario';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -301,6 +303,33 @@ export async function stopPlaneProcess(
       env.procs[idx] = started;
       fs.writeFileSync(path.join(env.dir, 'state.json'), JSON.stringify(env, null, 2), { mode: 0o600 });
       if (port) await waitUntil(`${name} listening again`, () => tcpOpen(port), { timeoutMs: 60_000, proc: started });
+      // Listening is not serving: Temporal loads its namespaces, the apiserver its storage, after the port opens.
+      if (name === 'temporal')
+        await waitUntil(
+          'Temporal serving again',
+          async () => {
+            const conn = await Connection.connect({ address: env.temporalAddress, connectTimeout: 2000 });
+            try {
+              await conn.workflowService.describeNamespace({ namespace: env.temporalNamespace });
+              return true;
+            } finally {
+              await conn.close();
+            }
+          },
+          { timeoutMs: 60_000, intervalMs: 100, proc: started },
+        );
+      if (name === 'kube-apiserver')
+        await waitUntil(
+          'kube-apiserver ready again',
+          async () =>
+            (
+              await kubeGet(
+                { server: env.server, token: env.token, caPem: fs.readFileSync(path.join(env.dir, 'ca.crt'), 'utf8') },
+                '/readyz',
+              )
+            )[0] === 200,
+          { timeoutMs: 60_000, intervalMs: 100, proc: started },
+        );
       return started;
     },
   };

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config';
-import { apiKeyOf, tlsOf } from '../../src/temporalConn';
+import { apiKeyOf, RECONNECT_CHANNEL_ARGS, tlsOf } from '../../src/temporalConn';
 
 // How the options for an external Temporal (mTLS, server name, API key) become connection options.
 describe('Temporal connection options', () => {
@@ -64,6 +64,16 @@ describe('Temporal connection options', () => {
     assert.throws(
       () => loadConfig({}, { TEMPORAL_API_KEY: 'k', TEMPORAL_API_KEY_FILE: '/k' }),
       (e: unknown) => e instanceof ConfigError && /give one/.test(e.message),
+    );
+  });
+
+  // Issue 13.10: with gRPC's default backoff (up to 120 s) the watcher kept failing ~28 s after a 60 s outage had
+  // ended. The fault suite measures the recovery end to end (temporal-outage-recovery); this pins the cause.
+  test('the client channel retries a lost Temporal at least every 2 s', () => {
+    assert.ok(RECONNECT_CHANNEL_ARGS['grpc.max_reconnect_backoff_ms'] <= 2000);
+    assert.ok(
+      RECONNECT_CHANNEL_ARGS['grpc.initial_reconnect_backoff_ms'] <=
+        RECONNECT_CHANNEL_ARGS['grpc.max_reconnect_backoff_ms'],
     );
   });
 });

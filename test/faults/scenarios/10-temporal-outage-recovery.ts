@@ -4,6 +4,7 @@
 // edit made during the outage must land, and every "signal failed" log line must carry its cause (gRPC code and
 // the cause chain, not only "Failed to signalWithStart Workflow").
 import { sleep } from '../../../src/testenv/proc';
+import { awaitConvergence } from '../burst';
 import { logLines, probe, runBurst } from '../burstScenario';
 import type { Scenario } from '../scenario';
 
@@ -27,6 +28,8 @@ export const scenario: Scenario = {
         describe: () => `Temporal stopped for ${downMs / 1000} s after the burst, with edits made while it was down`,
         count: () => (backAt ? 1 : 0),
         settle: async () => {
+          // Settled first: what follows measures the outage alone.
+          await awaitConvergence(ctx.kube, burst, 120_000);
           const t = await ctx.stopPlaneProcess('temporal');
           ctx.say('Temporal stopped');
           // Edits while Temporal is down: the watcher's signal-with-starts fail and are retried.
@@ -58,7 +61,8 @@ export const scenario: Scenario = {
           `${lines.length} "signal failed; retrying" log lines during the outage, ${lines.length - bare.length} with their cause` +
             (lines[0] ? ` (e.g. ${String(lines[0].grpcCode)}: ${String(lines[0].error).slice(0, 160)})` : ''),
         );
-        if (!lines.length) {
+        // A short outage can end inside one call's own gRPC retries (nothing logged); a minute cannot.
+        if (!lines.length && !ctx.quick) {
           row.ok = false;
           row.failures.push('no failed signal was logged while Temporal was down');
         }
