@@ -18,6 +18,8 @@ import { decryptPayload, ENCRYPTED_ENCODING, KEY_ID_KEY } from '../../src/codec/
 import { newKeyEntry, parseKeyring } from '../../src/codec/keyring';
 import { fluxObjectName } from '../../src/core/names';
 import { paths } from '../../src/kube/paths';
+import { helmTemplate, parseManifests } from '../../scripts/render-deploy';
+import { ensureBuilt } from '../../src/testenv/build';
 import { toolPaths } from '../../src/testenv/versions';
 import { stateQuery } from '../../src/workflows/defs';
 import { stage, startTestAdapter, type TestAdapter } from '../support/adapter';
@@ -240,5 +242,39 @@ describe('payload codec (encryption) on', () => {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
     codecServer = undefined;
+  });
+
+  it('the chart mounts the keys Secret into watcher and worker and passes --codec-key-file (off by default)', async () => {
+    await ensureBuilt(['helm']);
+    type Deployment = {
+      kind: string;
+      metadata: { name: string };
+      spec: {
+        template: {
+          spec: {
+            containers: { args: string[]; volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[] }[];
+            volumes: { name: string; secret?: unknown }[];
+          };
+        };
+      };
+    };
+    const deployments = async (set: Record<string, string>) =>
+      parseManifests(await helmTemplate({ set })).filter((o) => o.kind === 'Deployment') as unknown as Deployment[];
+    for (const d of await deployments({})) {
+      assert.ok(!d.spec.template.spec.containers[0]!.args.some((a) => a.startsWith('--codec')), 'off by default');
+    }
+    const on = await deployments({ 'codec.existingSecret': 'ksm-flux-codec' });
+    const adapters = on.filter((d) => /^ksm-flux(-worker)?$/.test(d.metadata.name));
+    assert.equal(adapters.length, 2, 'watcher and worker');
+    for (const d of adapters) {
+      const c = d.spec.template.spec.containers[0]!;
+      const mount = c.volumeMounts?.find((m) => m.name === 'codec-keys');
+      assert.ok(mount?.readOnly, `${d.metadata.name}: keys mounted read-only`);
+      assert.ok(c.args.includes(`--codec-key-file=${mount.mountPath}/keys`), `${d.metadata.name}: ${c.args.join(' ')}`);
+      assert.deepEqual(d.spec.template.spec.volumes.find((v) => v.name === 'codec-keys')?.secret, {
+        secretName: 'ksm-flux-codec',
+        items: [{ key: 'keys', path: 'keys' }],
+      });
+    }
   });
 });

@@ -42,6 +42,7 @@ app.kubernetes.io/part-of: k0rdent
 
 {{- define "ksm-flux.tlsDir" -}}/etc/ksm-flux/temporal-tls{{- end }}
 {{- define "ksm-flux.apiKeyDir" -}}/etc/ksm-flux/temporal-api-key{{- end }}
+{{- define "ksm-flux.codecDir" -}}/etc/ksm-flux/codec{{- end }}
 
 {{/* Flags both components take: Temporal, identity, logging, and the HTTP listeners. */}}
 {{- define "ksm-flux.commonArgs" -}}
@@ -61,6 +62,9 @@ app.kubernetes.io/part-of: k0rdent
 {{- end }}
 {{- if .Values.temporal.apiKey.existingSecret }}
 - {{ printf "--temporal-api-key-file=%s/%s" (include "ksm-flux.apiKeyDir" .) .Values.temporal.apiKey.key | quote }}
+{{- end }}
+{{- if .Values.codec.existingSecret }}
+- {{ printf "--codec-key-file=%s/%s" (include "ksm-flux.codecDir" .) .Values.codec.key | quote }}
 {{- end }}
 - {{ printf "--adapter-name=%s" (include "ksm-flux.adapterName" .) | quote }}
 - {{ printf "--flux-mode=%s" .Values.flux.mode | quote }}
@@ -152,6 +156,11 @@ containers:
         mountPath: {{ include "ksm-flux.apiKeyDir" $root }}
         readOnly: true
       {{- end }}
+      {{- if $v.codec.existingSecret }}
+      - name: codec-keys
+        mountPath: {{ include "ksm-flux.codecDir" $root }}
+        readOnly: true
+      {{- end }}
 volumes:
   - name: tmp
     emptyDir: {}
@@ -167,6 +176,14 @@ volumes:
       items:
         - key: {{ $v.temporal.apiKey.key }}
           path: {{ $v.temporal.apiKey.key }}
+  {{- end }}
+  {{- if $v.codec.existingSecret }}
+  - name: codec-keys
+    secret:
+      secretName: {{ $v.codec.existingSecret }}
+      items:
+        - key: {{ $v.codec.key }}
+          path: {{ $v.codec.key }}
   {{- end }}
 {{- with $v.nodeSelector }}
 nodeSelector:
