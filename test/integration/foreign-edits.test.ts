@@ -207,10 +207,7 @@ describe('foreign edits of our objects', () => {
     await fluxDeploys(ks('leaky', 'kapp4'));
     const uid = (await getServiceSet(kube, ns, 'leaky')).metadata.uid as string;
     // Strip the finalizer and delete in one go (before the workflow can add it back): the object is gone at once.
-    await kube.update(paths.serviceSet(ns, 'leaky'), {
-      ...(await getServiceSet(kube, ns, 'leaky')),
-      metadata: { ...(await getServiceSet(kube, ns, 'leaky')).metadata, finalizers: [] },
-    });
+    await kube.mergePatch(paths.serviceSet(ns, 'leaky'), { metadata: { finalizers: null } }, 'kubectl-edit');
     await kube.delete(paths.serviceSet(ns, 'leaky'));
     const t0 = Date.now();
     assert.equal(await getServiceSet(kube, ns, 'leaky'), undefined, 'gone at once: no finalizer held it');
