@@ -14,6 +14,7 @@ export interface ScaleResult {
   ok: boolean;
   error?: string;
   appliedMs?: number;
+  firstAppliedMs?: number;
   deployedMs?: number;
   objectsPerSec?: number;
   /** CPU seconds during the run (creation to all Deployed), per process group. */
@@ -68,6 +69,7 @@ export async function scale(o: {
               objects: k.objects,
               ok: true,
               appliedMs: k.appliedMs,
+              firstAppliedMs: k.firstAppliedMs,
               deployedMs: k.deployedMs,
               objectsPerSec: k.perSec,
               cpu: {
@@ -137,7 +139,7 @@ export function scaleMarkdown(rs: ScaleResult[], services: number): string {
   return [
     `## Scale curve (${services} services per ServiceSet, fresh control plane per row)`,
     '',
-    `Converged: creation (16 in flight) → every HelmRelease applied. Deployed: first Ready written → every ServiceSet ` +
+    `First object: creation of the first ServiceSet → the first HelmRelease applied. Converged: creation (16 in flight) → every HelmRelease applied. Deployed: first Ready written → every ServiceSet ` +
       `Deployed. CPU: seconds used from creation until all Deployed; per object: ksm-flux's CPU (watcher + workers) ` +
       `divided by the HelmReleases written. Peak RSS: the kernel's high-water mark (VmHWM).`,
     '',
@@ -146,6 +148,7 @@ export function scaleMarkdown(rs: ScaleResult[], services: number): string {
         'backend',
         'workers',
         'ServiceSets',
+        'first object',
         'converged',
         'objects/s',
         'Deployed after Ready',
@@ -161,6 +164,7 @@ export function scaleMarkdown(rs: ScaleResult[], services: number): string {
               r.backend,
               r.workers,
               r.size,
+              secs(r.firstAppliedMs!),
               secs(r.appliedMs!),
               num(r.objectsPerSec!),
               secs(r.deployedMs!),
@@ -175,6 +179,7 @@ export function scaleMarkdown(rs: ScaleResult[], services: number): string {
               r.workers,
               r.size,
               `failed: ${r.error}`,
+              '',
               '',
               '',
               '',
