@@ -4,9 +4,11 @@ import { runAdapter } from './commands/adapter';
 import { codecServer } from './commands/codecServer';
 import { dev } from './commands/dev';
 import { doctor } from './commands/doctor';
+import { list } from './commands/list';
 import { retry, status } from './commands/ops';
 import { plan } from './commands/plan';
 import { providerConfigJsonSchemaText } from './core/configSchema';
+import { ListFilterError } from './core/searchAttributes';
 import { baseTargets, build } from './testenv/build';
 import * as tenv from './testenv/testenv';
 import { booleanFlags, ConfigError, loadConfig, optionHelp } from './config';
@@ -32,6 +34,18 @@ const commands: Record<string, { summary: string; usage: string; details?: strin
   status: {
     summary: "show a ServiceSet's live workflow state beside its stored status",
     usage: 'ksm-flux status <namespace>/<name> [options]',
+  },
+  list: {
+    summary: 'list ServiceSet workflows by state, cluster, namespace or provider, with their Temporal Web UI links',
+    usage:
+      'ksm-flux list [--state Deployed|Provisioning|Pending|Failed|Deleting] [--cluster NAME] [--namespace NS] [--provider SMP] [--all] [--json] [options]',
+    details:
+      'A Temporal visibility query over the search attributes every ServiceSet workflow keeps up to date: KsmState (the\n' +
+      'ServiceSet as a whole: Deleting while it is deleted, else its least advanced service, Failed < Pending <\n' +
+      'Provisioning < Deployed), KsmFailedServices, KsmCluster, KsmProvider, KsmServiceSetNamespace, KsmServiceSetName.\n' +
+      'Running workflows of this task queue only; --all adds those that ended. Visibility is eventually consistent: a\n' +
+      'change shows within a second or so. Links need the Web UI address (--temporal-ui-url / TEMPORAL_UI_URL); the same\n' +
+      "query works in the Web UI's search box and in `temporal workflow list --query`.",
   },
   plan: {
     summary: 'print the Flux objects the worker would write for a ServiceSet, with a diff against the live ones',
@@ -90,7 +104,7 @@ const commands: Record<string, { summary: string; usage: string; details?: strin
 function help(cmd?: string): string {
   if (cmd && commands[cmd]) {
     const c = commands[cmd];
-    const opts = ['run', 'watcher', 'worker', 'retry', 'status', 'doctor', 'plan', 'codec-server'].includes(cmd)
+    const opts = ['run', 'watcher', 'worker', 'retry', 'status', 'list', 'doctor', 'plan', 'codec-server'].includes(cmd)
       ? `\n\nOptions (flag / environment variable):\n${optionHelp.map((o) => `  ${o.flag.padEnd(30)} ${o.env.padEnd(36)} ${o.help}`).join('\n')}`
       : '';
     return `${c.summary}\n\nUsage: ${c.usage}${c.details ? `\n\n${c.details}` : ''}${opts}\n`;
@@ -102,7 +116,7 @@ function help(cmd?: string): string {
 async function main(argv: string[]): Promise<number> {
   const { positionals, flags } = parseArgs(
     argv,
-    new Set([...booleanFlags, 'help', 'flux', 'no-flux', 'no-wait', 'helm', 'json', 'kcm', 'no-kcm']),
+    new Set([...booleanFlags, 'help', 'flux', 'no-flux', 'no-wait', 'helm', 'json', 'kcm', 'no-kcm', 'all']),
   );
   const [cmd, ...rest] = positionals;
   if (!cmd || cmd === 'help') {
@@ -197,6 +211,21 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'status': {
       await status(cfg, rest[0]);
+      return 0;
+    }
+    case 'list': {
+      const str = (k: string) => (typeof flags[k] === 'string' ? { [k]: flags[k] } : {});
+      try {
+        await list(
+          cfg,
+          { ...str('state'), ...str('cluster'), ...str('namespace'), ...str('provider'), all: !!flags.all },
+          { json: !!flags.json },
+        );
+      } catch (e) {
+        if (!(e instanceof ListFilterError)) throw e;
+        process.stderr.write(`ksm-flux list: ${e.message}\n`);
+        return 2;
+      }
       return 0;
     }
     case 'plan': {

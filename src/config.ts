@@ -118,6 +118,15 @@ const options = {
     schema: z.string().min(1).optional(),
     help: 'codec-server: file holding the Authorization header value every request must carry (default: none)',
   },
+  temporalUiUrl: {
+    flag: 'temporal-ui-url',
+    env: 'TEMPORAL_UI_URL',
+    schema: z
+      .url({ protocol: /^https?$/, error: 'expected an http(s) URL such as http://127.0.0.1:8233' })
+      .transform((u) => u.replace(/\/+$/, ''))
+      .optional(),
+    help: 'Temporal Web UI base URL, for the links `ksm-flux list` prints',
+  },
   taskQueue: {
     flag: 'task-queue',
     env: 'KSM_FLUX_TASK_QUEUE',

@@ -11,6 +11,7 @@ import { describe, it } from 'node:test';
 import YAML from 'yaml';
 import { parseArgs } from '../../src/args';
 import { booleanFlags, loadConfig, optionHelp } from '../../src/config';
+import { devServerSearchAttributeFlags } from '../../src/core/searchAttributes';
 
 const repo = path.resolve(__dirname, '..', '..');
 const bin = path.join(repo, 'bin', 'ksm-flux');
@@ -118,6 +119,12 @@ describe('docker-compose.yml', () => {
     assert.ok(vol, `${db} is on a volume`);
     assert.ok(compose.volumes && vol.source in compose.volumes, `named volume ${vol.source} is declared`);
     assert.ok(t.healthcheck?.test, 'a healthcheck, so the adapter can wait for it');
+  });
+
+  it("temporal: registers ksm-flux's search attributes at start, exactly as the test environment does", () => {
+    const cmd = commandOf(svc('temporal'));
+    const pairs = (args: string[]) => args.flatMap((a, i) => (a === '--search-attribute' ? [args[i + 1]] : [])).sort();
+    assert.deepEqual(pairs(cmd), pairs(devServerSearchAttributeFlags()));
   });
 
   for (const name of adapterServices) {

@@ -1,6 +1,6 @@
 // The adapter on the production Temporal server (go.temporal.io/server on PostgreSQL, as `testenv up --temporal
 // postgres` runs it) instead of the dev server: a ServiceSet reconciled to Deployed, its workflow stored in
-// PostgreSQL, and the separate Web UI server showing it.
+// PostgreSQL, found by its search attributes (registered by testenv), and the separate Web UI server showing it.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -8,7 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
+import { Connection } from '@temporalio/client';
 import { workflowIdFor } from '../../src/api/constants';
+import { queryServiceSets } from '../../src/commands/list';
+import { SEARCH_ATTRIBUTES } from '../../src/core/searchAttributes';
 import { fluxObjectName } from '../../src/core/names';
 import { paths } from '../../src/kube/paths';
 import { connectClient } from '../../src/temporalConn';
@@ -28,12 +31,21 @@ describe('adapter on the production Temporal server (PostgreSQL)', () => {
   let temporal: TemporalServerEndpoint | undefined;
   let adapter: TestAdapter | undefined;
   let smp: string;
+  /** Custom search attributes as the server listed them before the adapter started (testenv registers them). */
+  let registeredAtStart: Record<string, unknown> = {};
 
   before(async () => {
     fs.mkdirSync(dir, { recursive: true });
     const t0 = Date.now();
     temporal = await startTemporalServer(dir);
     process.stderr.write(`[test] Temporal server on PostgreSQL up in ${Date.now() - t0} ms\n`);
+    const conn = await Connection.connect({ address: temporal.address });
+    try {
+      registeredAtStart =
+        (await conn.operatorService.listSearchAttributes({ namespace: temporal.namespace })).customAttributes ?? {};
+    } finally {
+      await conn.close();
+    }
     adapter = await startTestAdapter({
       'temporal-address': temporal.address,
       'temporal-namespace': temporal.namespace,
@@ -47,7 +59,7 @@ describe('adapter on the production Temporal server (PostgreSQL)', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('reconciles a ServiceSet to Deployed; the workflow lives in PostgreSQL and shows in the Web UI', async () => {
+  it('reconciles a ServiceSet to Deployed; the workflow lives in PostgreSQL, is found by its search attributes and shows in the Web UI', async () => {
     const ss = await createServiceSet(kube, {
       namespace: ns,
       name: 'cd1',
@@ -73,6 +85,23 @@ describe('adapter on the production Temporal server (PostgreSQL)', () => {
     } finally {
       await client.connection.close();
     }
+
+    // Found through its search attributes (registered by testenv through the operator API, before the adapter ran).
+    assert.deepEqual(
+      SEARCH_ATTRIBUTES.map((a) => a.key.name).filter((n) => registeredAtStart[n] === undefined),
+      [],
+      'every ksm-flux search attribute registered at start',
+    );
+    const listed = await eventually('ksm-flux list --state Deployed --cluster cluster1', async () => {
+      const c = await connectClient(adapter!.cfg);
+      try {
+        const r = await queryServiceSets(c, adapter!.cfg, { state: 'Deployed', cluster: 'cluster1' });
+        return r.rows.length === 1 && r.rows[0];
+      } finally {
+        await c.connection.close();
+      }
+    });
+    assert.deepEqual([listed.serviceSet, listed.workflowId, listed.failed], [`${ns}/cd1`, workflowId, 0]);
 
     // The server's own persistence: the execution row is in PostgreSQL's temporal database.
     const pg = temporal!.postgres;

@@ -49,6 +49,9 @@ app.kubernetes.io/part-of: k0rdent
 - {{ printf "--temporal-address=%s" (required "temporal.address is required" .Values.temporal.address) | quote }}
 - {{ printf "--temporal-namespace=%s" .Values.temporal.namespace | quote }}
 - {{ printf "--task-queue=%s" .Values.temporal.taskQueue | quote }}
+{{- with .Values.temporal.uiUrl }}
+- {{ printf "--temporal-ui-url=%s" . | quote }}
+{{- end }}
 {{- if .Values.temporal.tls.enabled }}
 - "--temporal-tls=true"
 {{- if .Values.temporal.tls.existingSecret }}
