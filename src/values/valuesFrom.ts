@@ -42,6 +42,17 @@ export function pathOf(namespace: string, ref: ValuesFromRef): string {
 
 const byteOrder = (a: string, b: string) => Buffer.from(a).compare(Buffer.from(b));
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The bytes as text, or undefined when they are not valid UTF-8. */
+function utf8(b: Buffer): string | undefined {
+  try {
+    return strictUtf8.decode(b);
+  } catch {
+    return undefined;
+  }
+}
+
 export async function readValuesFrom(
   client: ObjectReader,
   namespace: string,
@@ -57,8 +68,14 @@ export async function readValuesFrom(
   // A templated ConfigMap is checked after rendering (its raw text need not be YAML).
   if (!(template && !secret)) {
     for (const k of keys) {
-      const text = secret ? Buffer.from(data[k] ?? '', 'base64').toString('utf8') : (data[k] ?? '');
-      const r = parseValues(text, { what: `${ref.kind} ${namespace}/${ref.name} key ${k}`, secret });
+      const what = `${ref.kind} ${namespace}/${ref.name} key ${k}`;
+      const text = secret ? utf8(Buffer.from(data[k] ?? '', 'base64')) : (data[k] ?? '');
+      if (text === undefined) {
+        // Binary content: Flux would hand Helm bytes that are no YAML document; say so instead of parsing noise.
+        invalid = `${what}: not UTF-8 text (values must be a YAML document)`;
+        break;
+      }
+      const r = parseValues(text, { what, secret });
       if (!r.ok) {
         invalid = r.message;
         break;

@@ -2,7 +2,14 @@
 // a user's template gives under Sveltos (Go semantics, missingkey=error, sprig's FuncMap, Sveltos' helpers).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { isTemplate, renderTemplate, type RenderContext } from '../../src/values/render';
+import {
+  isTemplate,
+  renderTemplate,
+  renderThreadStats,
+  setRenderLimits,
+  withMemoryMax,
+  type RenderContext,
+} from '../../src/values/render';
 import { templateCause } from '../../src/values/resolve';
 
 const cluster: RenderContext = {
@@ -97,5 +104,57 @@ describe('renderTemplate (Go text/template + Sveltos functions, WebAssembly)', (
   test('no .Cluster in the context: reading it fails like a missing object', async () => {
     const r = await fails('{{ .Cluster.metadata.name }}', {});
     assert.match(r.error, /nil|no entry|map/);
+  });
+
+  describe('hostile templates end as named failures, and the renderer keeps serving', () => {
+    test('a template that runs too long is stopped at the time bound; the next render works', async () => {
+      const before = setRenderLimits({ timeoutMs: 1500 });
+      try {
+        const t0 = Date.now();
+        // ~10^10 iterations with no output: only the time bound stops it.
+        const r = await fails('{{ range until 100000 }}{{ range until 100000 }}{{ end }}{{ end }}');
+        assert.match(r.error, /did not finish within 1\.5s/);
+        assert.ok(Date.now() - t0 < 10_000, 'stopped promptly');
+        assert.ok(renderThreadStats.terminated >= 1);
+        assert.equal(await out('{{ "still here" }}'), 'still here');
+      } finally {
+        setRenderLimits(before);
+      }
+    });
+
+    test('huge output stops at the output bound with a named error', async () => {
+      const before = setRenderLimits({ maxOutputBytes: 64 * 1024 });
+      try {
+        const r = await fails('{{ range until 1000000 }}0123456789{{ end }}');
+        assert.equal(r.error, 'rendered output exceeds 65536 bytes');
+      } finally {
+        setRenderLimits(before);
+      }
+    });
+
+    test('a template that allocates without bound dies at the memory bound; the next render works', async () => {
+      // A string doubled 40 times is a terabyte: the module runs out of memory long before the time bound.
+      const r = await fails('{{ $s := "xxxxxxxx" }}{{ range until 40 }}{{ $s = print $s $s }}{{ end }}{{ len $s }}');
+      assert.match(r.error, /^rendering ran out of memory \(a values template may use at most 256 MiB\)/);
+      assert.equal(await out('{{ "recovered" }}'), 'recovered');
+    });
+  });
+});
+
+describe('withMemoryMax', () => {
+  // (module (memory 2)) and (module (memory 2 100)), by hand: magic, version, memory section.
+  const head = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+  test('adds a maximum to a memory without one', () => {
+    const m = withMemoryMax(new Uint8Array([...head, 5, 3, 1, 0x00, 2]), 300);
+    assert.deepEqual([...m.subarray(8)], [5, 5, 1, 0x01, 2, 0xac, 0x02]);
+  });
+  test('keeps a lower maximum', () => {
+    const m = withMemoryMax(new Uint8Array([...head, 5, 4, 1, 0x01, 2, 100]), 300);
+    assert.deepEqual([...m.subarray(8)], [5, 4, 1, 0x01, 2, 100]);
+  });
+  test('other sections are kept byte for byte', () => {
+    const type = [1, 4, 1, 0x60, 0, 0];
+    const m = withMemoryMax(new Uint8Array([...head, ...type, 5, 3, 1, 0x00, 2, 0, 2, 0x61, 0x62]), 10);
+    assert.deepEqual([...m.subarray(8)], [...type, 5, 4, 1, 0x01, 2, 10, 0, 2, 0x61, 0x62]);
   });
 });

@@ -117,6 +117,39 @@ describe('parseValues', () => {
       assert.match(errOf('a: 1\na: 2\n'), /values: .*unique/i);
     });
 
+    test('duplicates are found in nested mappings and late in large ones; merge keys and equal values elsewhere are fine', () => {
+      assert.match(errOf('a:\n  b: 1\n  c: 2\n  b: 3\n'), /line 4, column 3: Map keys must be unique/);
+      // A late duplicate in a large mapping (the library's own check compared every pair: minutes at 100 000 keys).
+      const big = Array.from({ length: 20_000 }, (_, i) => `k${i}: ${i}`).join('\n');
+      assert.match(errOf(`${big}\nk7: again\n`), /line 20001, column 1: Map keys must be unique/);
+      assert.equal(Object.keys(okValues(big)!).length, 20_000);
+      assert.deepEqual(okValues('a: &a {x: 1}\nb: &b {w: 2}\nc:\n  <<: [*a, *b]\n  <<: {z: 3}\n'), {
+        a: { x: 1 },
+        b: { w: 2 },
+        c: { x: 1, w: 2, z: 3 },
+      });
+      assert.deepEqual(okValues('a: {k: 1}\nb: {k: 1}\n'), { a: { k: 1 }, b: { k: 1 } });
+      // Keys of different YAML types are different keys (1 and "1"), as in Helm's YAML.
+      assert.equal(parseValues('1: a\n"1": b\n').ok, true);
+    });
+
+    test('alias bombs (billion laughs) are refused before expanding', () => {
+      const levels = ['a: &a [x, x, x, x, x, x, x, x, x]'];
+      for (let i = 1; i < 9; i++) {
+        const p = String.fromCharCode(96 + i);
+        const c = String.fromCharCode(97 + i);
+        levels.push(`${c}: &${c} [${Array(9).fill(`*${p}`).join(', ')}]`);
+      }
+      assert.match(errOf(levels.join('\n')), /^values: Excessive alias count/);
+    });
+
+    test('nesting too deep for the parser is a named error, not a crash', () => {
+      assert.match(
+        errOf(`a: ${'['.repeat(20_000)}${']'.repeat(20_000)}`),
+        /^values: YAML syntax error at line 1, column \d+/,
+      );
+    });
+
     test('more than one document is rejected', () => {
       assert.match(errOf('a: 1\n---\nb: 2\n'), /^values: /);
     });
@@ -159,6 +192,13 @@ describe('mergeOver (how Sveltos merges valuesFrom content over values: mergo wi
     const src = { a: { x: 2, y: [3] }, b: false, c: null, d: { n: 1 } };
     assert.deepEqual(mergeOver(dst, src), { a: { x: 2, y: [3], z: 'keep' }, b: false, c: null, d: { n: 1 } });
     assert.deepEqual(dst, { a: { x: 1, y: [1, 2], z: 'keep' }, b: true, c: 'c' }, 'inputs unchanged');
+  });
+  test('a __proto__ key is an ordinary key: kept, and never changes the prototype of the result', () => {
+    const src = okValues('__proto__: {polluted: 1}\n')!;
+    const m = mergeOver({ a: 1 }, src);
+    assert.deepEqual(JSON.parse(JSON.stringify(m)), { a: 1, ['__proto__']: { polluted: 1 } });
+    assert.equal(Object.getPrototypeOf(m), Object.prototype);
+    assert.equal((m as { polluted?: number }).polluted, undefined);
   });
   test('a map replaces a scalar and the other way round', () => {
     assert.deepEqual(mergeOver({ a: 1, b: { x: 1 } }, { a: { x: 1 }, b: 2 }), { a: { x: 1 }, b: 2 });

@@ -7,6 +7,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -23,6 +24,10 @@ type Request struct {
 	// TextFuncs selects sprig's TxtFuncMap (with env/expandenv) as Sveltos does for the
 	// projectsveltos.io/tex-template annotation; kcm never sets it, so the default is sprig's FuncMap.
 	TextFuncs bool `json:"textFuncs,omitempty"`
+	// MaxOutput bounds the rendered text in bytes (0: unbounded). A template that loops over huge ranges or
+	// repeats a string a billion times is stopped at the first write past the bound, instead of growing the
+	// module's memory until it dies; the host (render.ts) also bounds the time.
+	MaxOutput int `json:"maxOutput,omitempty"`
 }
 
 // Result is the rendered text, or the error with the template line it points at (0 when unknown).
@@ -76,10 +81,30 @@ func Render(req Request) Result {
 		return failure(req.Name, err)
 	}
 	var out bytes.Buffer
-	if err := tmpl.Execute(&out, data); err != nil {
+	w := &boundedWriter{buf: &out, max: req.MaxOutput}
+	if err := tmpl.Execute(w, data); err != nil {
+		if errors.Is(err, errOutputTooLarge) {
+			return Result{Error: fmt.Sprintf("rendered output exceeds %d bytes", req.MaxOutput)}
+		}
 		return failure(req.Name, err)
 	}
 	return Result{Output: out.String()}
+}
+
+var errOutputTooLarge = errors.New("rendered output too large")
+
+// boundedWriter fails the write that would take the output past max bytes; text/template stops there and
+// returns the error.
+type boundedWriter struct {
+	buf *bytes.Buffer
+	max int
+}
+
+func (w *boundedWriter) Write(p []byte) (int, error) {
+	if w.max > 0 && w.buf.Len()+len(p) > w.max {
+		return 0, errOutputTooLarge
+	}
+	return w.buf.Write(p)
 }
 
 func failure(name string, err error) Result {
