@@ -20,8 +20,14 @@ export function parseValues(src: string | null | undefined, opts: ParseOptions =
   if (src === undefined || src === null || src.trim() === '') return { ok: true, values: undefined };
   // Helm reads values as YAML 1.1 (merge keys, yes/no booleans); so do we. The library's own uniqueKeys check
   // compares every key with every other one (minutes for a mapping of 100 000 keys): ours is linear.
-  const doc = YAML.parseDocument(src, { prettyErrors: false, uniqueKeys: false, version: '1.1', merge: true });
-  const err = doc.errors[0] ?? duplicateKey(doc);
+  const doc = YAML.parseDocument(src, {
+    prettyErrors: false,
+    uniqueKeys: false,
+    version: '1.1',
+    merge: true,
+    customTags: asHelmReadsThem,
+  });
+  const err = doc.errors[0] ?? badKey(doc);
   if (err) {
     const offset = err.pos[0];
     const line = lineOf(src, offset);
@@ -33,7 +39,7 @@ export function parseValues(src: string | null | undefined, opts: ParseOptions =
   if (doc.contents && YAML.isAlias(doc.contents)) return { ok: false, message: `${what}: must be a YAML mapping` };
   let v: unknown;
   try {
-    v = doc.toJS({ maxAliasCount: 100 });
+    v = doc.toJS({ maxAliasCount: 100, reviver: asHelmDecodes });
   } catch (e) {
     return { ok: false, message: `${what}: ${opts.secret ? 'invalid YAML' : (e as Error).message}` };
   }
@@ -46,14 +52,46 @@ export function parseValues(src: string | null | undefined, opts: ParseOptions =
   return { ok: true, values: v as Record<string, unknown> };
 }
 
-/** The first key repeated in a mapping (scalar keys, by value; merge keys `<<` may repeat), as a parse error. */
-function duplicateKey(doc: YAML.Document): { pos: [number, number]; code: string; message: string } | undefined {
+/**
+ * YAML 1.1 as Helm reads it (go-yaml v2 into interface{}, then JSON), not as the full 1.1 schema: a plain
+ * timestamp stays the string it is (`tag: 2024-01-15` is not "2024-01-15T00:00:00.000Z") and base-60 numbers
+ * stay strings (`at: 12:30` is not 750).
+ */
+function asHelmReadsThem(tags: YAML.Tags): YAML.Tags {
+  return tags.filter(
+    (t) =>
+      typeof t === 'string' || (t.tag !== 'tag:yaml.org,2002:timestamp' && !('format' in t && t.format === 'TIME')),
+  );
+}
+
+/** Values Helm gets for the 1.1 collection and binary tags: !!binary → its text, !!set → keys with null, !!omap → a mapping. */
+function asHelmDecodes(_key: unknown, v: unknown): unknown {
+  if (v instanceof Uint8Array) return new TextDecoder().decode(v);
+  if (v instanceof Set) return Object.fromEntries([...v].map((x) => [String(x), null]));
+  if (v instanceof Map) return Object.fromEntries([...v].map(([k, x]) => [String(k), x]));
+  return v;
+}
+
+/**
+ * The first key repeated in a mapping (scalar keys, by value; merge keys `<<` may repeat) or that is itself a
+ * list or mapping (JSON has no such keys; Helm refuses them), as a parse error.
+ */
+function badKey(doc: YAML.Document): { pos: [number, number]; code: string; message: string } | undefined {
   let found: { pos: [number, number]; code: string; message: string } | undefined;
   YAML.visit(doc, {
     Map(_, map) {
       const seen = new Set<unknown>();
       for (const pair of map.items) {
         const k = pair.key;
+        if (YAML.isCollection(k)) {
+          const at = k.range?.[0] ?? 0;
+          found = {
+            pos: [at, at],
+            code: 'COLLECTION_KEY',
+            message: 'a mapping key must be a scalar, not a collection',
+          };
+          return YAML.visit.BREAK;
+        }
         if (!YAML.isScalar(k) || k.value === '<<') continue;
         if (seen.has(k.value)) {
           const at = k.range?.[0] ?? 0;

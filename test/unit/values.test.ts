@@ -60,6 +60,20 @@ describe('parseValues', () => {
     });
   });
 
+  test("YAML 1.1 as Helm's go-yaml v2 gives it: dates and h:m stay strings; !!binary, !!set, !!omap as Helm decodes them", () => {
+    assert.deepEqual(okValues('tag: 2024-01-15\nat: 2001-12-14t21:59:43.10-05:00\nschedule: 12:30\n'), {
+      tag: '2024-01-15',
+      at: '2001-12-14t21:59:43.10-05:00',
+      schedule: '12:30',
+    });
+    assert.deepEqual(okValues('b: !!binary aGVsbG8=\ns: !!set {a, b}\no: !!omap [x: 1, w: 2]\n'), {
+      b: 'hello',
+      s: { a: null, b: null },
+      o: { x: 1, w: 2 },
+    });
+    assert.deepEqual(okValues('octal: 017\nunder: 1_000\nexp: 1.5e3\n'), { octal: 15, under: 1000, exp: 1500 });
+  });
+
   test('anchors and aliases are resolved', () => {
     assert.deepEqual(
       okValues(
@@ -148,6 +162,10 @@ describe('parseValues', () => {
         errOf(`a: ${'['.repeat(20_000)}${']'.repeat(20_000)}`),
         /^values: YAML syntax error at line 1, column \d+/,
       );
+    });
+
+    test('a list or mapping as a key is refused (JSON has no such keys)', () => {
+      assert.match(errOf('k: {[1, 2]: x}\n'), /line 1, column 5: a mapping key must be a scalar/);
     });
 
     test('more than one document is rejected', () => {
