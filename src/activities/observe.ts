@@ -21,7 +21,10 @@ import {
 import { awaitedInput } from '../core/awaiting';
 import { detectDrift } from '../core/drift';
 import { releaseOwner, type Contender } from '../core/conflicts';
+import { isObjectName } from '../core/names';
 import {
+  duplicateServiceError,
+  duplicateServices,
   fluxRefFor,
   isSelfManagement,
   kubeconfigSecretName,
@@ -276,7 +279,8 @@ export async function observe(deps: Deps, ref: ServiceSetRef): Promise<Observati
   const live = new Map<string, KubeObject>(
     [...hrs.items, ...kss.items].map((o, i) => [`${ours[i]!.kind}/${o.metadata.name}`, o]),
   );
-  if (secretName && (ss.spec.services?.length || ours.length)) {
+  // A name that can be no Secret's (cluster "../x") is never read; planning names it (invalidReference).
+  if (secretName && isObjectName(secretName) && (ss.spec.services?.length || ours.length)) {
     const secret = await client.get(paths.secret(ns, secretName));
     base.target.kubeconfigSecretFound = !!secret;
     // Which version of it (never its content): a rotation makes the workflow ask Flux to reconcile now.
@@ -284,7 +288,7 @@ export async function observe(deps: Deps, ref: ServiceSetRef): Promise<Observati
   }
   // Deleting with objects to clean up: is the whole cluster going away (then there is nothing to uninstall from)?
   // A missing ClusterDeployment says nothing (ServiceSets need not come from one); only its deletion does.
-  if (deleting && !selfManagement && ss.spec.cluster && ours.length) {
+  if (deleting && !selfManagement && isObjectName(ss.spec.cluster) && ours.length) {
     const cd = await client.get(paths.clusterDeployment(ns, ss.spec.cluster));
     if (cd?.metadata.deletionTimestamp) base.target.clusterDeleting = true;
   }
@@ -292,6 +296,7 @@ export async function observe(deps: Deps, ref: ServiceSetRef): Promise<Observati
   const templates = new Map<string, ServiceTemplate | undefined>();
   const templateOf = async (namespace: string, name: string) => {
     const k = `${namespace}/${name}`;
+    if (!isObjectName(name)) return undefined; // never read; planning names the bad reference
     if (!templates.has(k)) {
       const t = await client.get(paths.serviceTemplate(namespace, name));
       templates.set(k, t ? parseObject(ServiceTemplate, t, `ServiceTemplate ${k}`) : undefined);
@@ -301,6 +306,7 @@ export async function observe(deps: Deps, ref: ServiceSetRef): Promise<Observati
   const ctx: PlanContext | undefined = config ? { serviceSet: ss, config, paused, fluxMode: deps.fluxMode } : undefined;
   const planner = ctx ? new ServicePlanner(client, ctx) : undefined;
   const claimed = new Set<string>();
+  const duplicates = duplicateServices(ss.spec.services ?? []);
   for (const svc of ss.spec.services ?? []) {
     const template = await templateOf(ns, svc.template);
     const type = serviceType(template);
@@ -321,7 +327,10 @@ export async function observe(deps: Deps, ref: ServiceSetRef): Promise<Observati
       uninstall: type === 'Helm' && svc.helmAction === 'Uninstall',
       ...(flux ? { flux } : {}),
     };
-    if (planner && !so.uninstall) {
+    const dup = duplicates.get(key);
+    if (dup && planner) {
+      so.planError = duplicateServiceError(key, dup);
+    } else if (planner && !so.uninstall) {
       const p = await planner.plan(svc, template);
       if (p.ok) {
         so.desired = {

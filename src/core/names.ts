@@ -34,3 +34,20 @@ export function targetKey(ssNamespace: string, cluster: string, selfManagement: 
 export function releaseKey(target: string, releaseNamespace: string, releaseName: string): string {
   return shortHash(`${target}|${releaseNamespace}|${releaseName}`, 20);
 }
+
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/**
+ * A name most Kubernetes objects may have (DNS-1123 subdomain, at most 253 characters): what a reference to a
+ * ServiceTemplate, Secret or ConfigMap must be. Anything else ("..", "ns/name", "a%2Fb") names no object, and
+ * must not reach a request path.
+ */
+export function isObjectName(s: string): boolean {
+  return s.length > 0 && s.length <= 253 && DNS1123_SUBDOMAIN.test(s);
+}
+
+/** A namespace name (DNS-1123 label, at most 63 characters). */
+export function isNamespaceName(s: string): boolean {
+  return s.length > 0 && s.length <= 63 && DNS1123_LABEL.test(s);
+}

@@ -28,7 +28,7 @@ import type {
 import type { Service, ServiceSet, ServiceTemplate } from '../api/k0rdent';
 import { chartTemplateMetadata, watchLabels, type FluxMode } from './fluxMode';
 import { helmReleaseFields, mergeHelmOptions } from './helmOptions';
-import { fluxObjectName, releaseKey, shortenName, targetKey } from './names';
+import { fluxObjectName, isNamespaceName, isObjectName, releaseKey, shortenName, targetKey } from './names';
 import { driftDetectionOf, type ProviderConfig } from './providerConfig';
 import type { FluxRef, PlanError } from './types';
 import { parseValues, type ResolvedValues } from './values';
@@ -46,7 +46,6 @@ export type PlanResult =
   | { ok: false; type: ServiceType; error: PlanError };
 
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const FLUX_SOURCE_KINDS = ['GitRepository', 'OCIRepository', 'Bucket', 'ExternalArtifact'];
 const SOURCE_API_VERSION = 'source.toolkit.fluxcd.io/v1';
 
@@ -80,6 +79,41 @@ export function releaseKeyFor(ss: ServiceSet, s: Service): string {
   return releaseKey(targetKey(ss.metadata.namespace ?? '', ss.spec.cluster, isSelfManagement(ss)), s.namespace, s.name);
 }
 
+/**
+ * What a service references by name must be a possible object name in the ServiceSet's namespace: a template
+ * "other-ns/x", a valuesFrom "..", or a cluster whose kubeconfig Secret name would be "../victim/x-kubeconfig"
+ * is bad input (Failed), not something to wait for, and is never read.
+ */
+export function invalidReference(ss: ServiceSet, service: Service): string | undefined {
+  if (!isObjectName(service.template))
+    return `ServiceTemplate name ${JSON.stringify(service.template)} is not a valid object name (a template is referenced by name in the ServiceSet's namespace)`;
+  for (const v of service.valuesFrom ?? []) {
+    if (!isObjectName(v.name))
+      return `valuesFrom ${v.kind} name ${JSON.stringify(v.name)} is not a valid object name (valuesFrom objects are read from the ServiceSet's namespace)`;
+  }
+  const secret = kubeconfigSecretName(ss);
+  if (secret !== undefined && !isObjectName(secret))
+    return `cluster ${JSON.stringify(ss.spec.cluster)} does not name a valid kubeconfig Secret (${JSON.stringify(secret)})`;
+  return undefined;
+}
+
+/**
+ * Service keys (namespace/name) that appear more than once in spec.services, with their count. Both entries
+ * name the same release and the same Flux object: which one is meant cannot be known, so every copy fails.
+ */
+export function duplicateServices(services: readonly { namespace: string; name: string }[]): Map<string, number> {
+  const n = new Map<string, number>();
+  for (const s of services) n.set(serviceKey(s), (n.get(serviceKey(s)) ?? 0) + 1);
+  return new Map([...n].filter(([, c]) => c > 1));
+}
+
+export function duplicateServiceError(key: string, count: number): PlanError {
+  return {
+    reason: 'DuplicateService',
+    message: `service ${key} appears ${count} times in spec.services; each (namespace, name) may appear once`,
+  };
+}
+
 function err(type: ServiceType, reason: string, message: string): PlanResult {
   return { ok: false, type, error: { reason, message } };
 }
@@ -97,6 +131,8 @@ export function planService(
 ): PlanResult {
   const ss = ctx.serviceSet;
   const type = serviceType(template);
+  const badRef = invalidReference(ss, service);
+  if (badRef) return err(type, 'InvalidName', badRef);
   if (!template) {
     return err(type, 'TemplateNotFound', `ServiceTemplate ${ss.metadata.namespace}/${service.template} not found`);
   }
@@ -104,11 +140,20 @@ export function planService(
     const why = template.status.validationError || 'template is not valid';
     return err(type, 'TemplateInvalid', `ServiceTemplate ${service.template} is invalid: ${why}`);
   }
-  if (!DNS1123_LABEL.test(service.namespace)) {
+  if (!isNamespaceName(service.namespace)) {
+    const len = service.namespace.length > 63 ? ` (${service.namespace.length} characters; at most 63)` : '';
     return err(
       type,
       'InvalidName',
-      `service namespace ${JSON.stringify(service.namespace)} is not a valid namespace name`,
+      `service namespace ${JSON.stringify(service.namespace)} is not a valid namespace name${len}`,
+    );
+  }
+  // Kustomize services name only our objects (Helm services are checked as release names).
+  if (type !== 'Helm' && !isObjectName(service.name)) {
+    return err(
+      type,
+      'InvalidName',
+      `service name ${JSON.stringify(service.name)} is not a valid object name (lower case letters, digits, "-" and ".")`,
     );
   }
   if (type === 'Helm') return planHelm(ctx, service, template, values);

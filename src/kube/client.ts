@@ -182,6 +182,8 @@ export class KubeClient {
       return await this.request<T>('get', 'GET', path);
     } catch (e) {
       if (e instanceof KubeError && e.notFound) return undefined;
+      // A name no object can have (".", "..", "a%b"): the API server refuses the path; no such object exists.
+      if (e instanceof KubeError && e.status === 400 && /Name parameter invalid/.test(e.message)) return undefined;
       throw e;
     }
   }

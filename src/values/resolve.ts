@@ -7,7 +7,8 @@ import type { ServiceType } from '../api/constants';
 import type { Service, ServiceSet } from '../api/k0rdent';
 import { serviceKey } from '../core/plan';
 import type { PlanError } from '../core/types';
-import { mergeOver, parseValues, type ResolvedValues, type ValuesFromKey } from '../core/values';
+import { mergeOver, type ResolvedValues, type ValuesFromKey } from '../core/values';
+import { parseValuesCached } from './parseCache';
 import { readClusterObject, type ClusterObjectResult, type ObjectReader } from './clusterObject';
 import { isTemplate, renderTemplate, type RenderContext } from './render';
 import { readValuesFrom, type ValuesFromSource } from './valuesFrom';
@@ -104,7 +105,7 @@ export class ValuesResolver {
     const rendered = await this.render(svc, text, 'values');
     if (!rendered.ok) return rendered;
     // The service is named by its status entry and in the condition ("web/x: values: …").
-    const parsed = parseValues(rendered.output, { what: isTemplate(text) ? 'rendered values' : 'values' });
+    const parsed = parseValuesCached(rendered.output, { what: isTemplate(text) ? 'rendered values' : 'values' });
     if (!parsed.ok) return { ok: false, error: { reason: 'InvalidValues', message: parsed.message } };
     let values = parsed.values;
 
@@ -131,7 +132,7 @@ export class ValuesResolver {
       for (const k of s.keys) {
         const r = await this.render(svc, s.content?.[k] ?? '', `${label} key ${k}`);
         if (!r.ok) return r;
-        const p = parseValues(r.output, { what: `rendered ${label} key ${k}` });
+        const p = parseValuesCached(r.output, { what: `rendered ${label} key ${k}` });
         if (!p.ok) return { ok: false, error: { reason: 'InvalidValuesFrom', message: p.message } };
         if (p.values) templated.push(p.values);
       }

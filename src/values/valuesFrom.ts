@@ -4,7 +4,7 @@
 // (valid YAML mapping) so a bad key is a named error, not a failing release; a Secret's content is decoded
 // for that check only and never leaves this module (messages name key and line, never content).
 import type { KubeObject } from '../kube/client';
-import { parseValues } from '../core/values';
+import { parseValuesCached } from './parseCache';
 import type { ObjectReader } from './clusterObject';
 
 /** Sveltos renders a referenced object's content as a template only when it carries this annotation. */
@@ -75,7 +75,7 @@ export async function readValuesFrom(
         invalid = `${what}: not UTF-8 text (values must be a YAML document)`;
         break;
       }
-      const r = parseValues(text, { what, secret });
+      const r = parseValuesCached(text, { what, secret, keepValues: false });
       if (!r.ok) {
         invalid = r.message;
         break;
