@@ -19,6 +19,8 @@ import { activityCallKey } from './callKey';
 export { FIELD_MANAGER };
 /** Suspensions and reconcile requests use their own manager so our next apply does not take them back. */
 const SIDE_MANAGER = SIDE_FIELD_MANAGER;
+/** Flux objects one applyServices call writes at once. */
+const APPLY_CONCURRENCY = 8;
 
 async function loadServiceSet(deps: Deps, ref: ServiceSetRef): Promise<ServiceSet | undefined> {
   const raw = await deps.client.get(paths.serviceSet(ref.namespace, ref.name));
@@ -39,24 +41,33 @@ export async function applyServices(deps: Deps, ref: ServiceSetRef, keys: string
   const paused =
     !!ss.metadata.annotations && Object.prototype.hasOwnProperty.call(ss.metadata.annotations, PAUSED_ANNOTATION);
   const ns = ss.metadata.namespace ?? 'default';
-  const results: ApplyResult[] = [];
   const planner = new ServicePlanner(deps.client, {
     serviceSet: ss,
     config: cfg.config,
     paused,
     fluxMode: deps.fluxMode,
   });
-  for (const key of keys) {
+  // Services share templates: each is read once per call.
+  const templates = new Map<string, Promise<ServiceTemplate | undefined>>();
+  const templateOf = (name: string) => {
+    if (!templates.has(name))
+      templates.set(
+        name,
+        deps.client
+          .get(paths.serviceTemplate(ns, name))
+          .then((t) => (t ? parseObject(ServiceTemplate, t, `ServiceTemplate ${ns}/${name}`) : undefined)),
+      );
+    return templates.get(name)!;
+  };
+  const applyOne = async (key: string): Promise<ApplyResult | undefined> => {
     const svc = (ss.spec.services ?? []).find((s) => serviceKey(s) === key);
-    if (!svc) continue; // removed since the observation; the next pass cleans up
-    const tRaw = await deps.client.get(paths.serviceTemplate(ns, svc.template));
-    const template = tRaw ? parseObject(ServiceTemplate, tRaw, `ServiceTemplate ${ns}/${svc.template}`) : undefined;
+    if (!svc) return undefined; // removed since the observation; the next pass cleans up
+    const template = await templateOf(svc.template);
     const plan = await planner.plan(svc, template);
-    if (!plan.ok && plan.error.pending) continue; // an input went away since the observation: the next pass waits
+    if (!plan.ok && plan.error.pending) return undefined; // an input went away since the observation: the next pass waits
     if (!plan.ok) {
       m.applyErrors.inc({ reason: plan.error.reason });
-      results.push({ key, ok: false, error: plan.error });
-      continue;
+      return { key, ok: false, error: plan.error };
     }
     const fref: FluxRef = {
       kind: plan.object.kind,
@@ -67,7 +78,6 @@ export async function applyServices(deps: Deps, ref: ServiceSetRef, keys: string
       const applied = await deps.client.apply(paths.flux(fref), plan.object, FIELD_MANAGER);
       await removeForeignAdditions(deps, ref, fref, plan.object, applied);
       m.applies.inc({ kind: fref.kind });
-      results.push({ key, ok: true, ref: fref, hash: plan.hash });
       deps.logger.info(
         {
           ...refLog(ref),
@@ -77,23 +87,34 @@ export async function applyServices(deps: Deps, ref: ServiceSetRef, keys: string
         },
         'applied Flux object',
       );
+      return { key, ok: true, ref: fref, hash: plan.hash };
     } catch (e) {
       if (e instanceof KubeError && e.invalid) {
         // The API server refused what we built (schema/CEL): bad input, not worth retrying as is.
         m.applyErrors.inc({ reason: 'FluxObjectRejected' });
-        results.push({
+        return {
           key,
           ok: false,
           ref: fref,
           hash: plan.hash,
           error: { reason: 'FluxObjectRejected', message: e.message },
-        });
-        continue;
+        };
       }
       throw e;
     }
-  }
-  return results;
+  };
+  // A few applies at a time: 500 services applied one by one on a loaded API server outlast the activity's
+  // start-to-close timeout, and every retry starts over (test/integration/hostile.test.ts, case s-500).
+  const results: (ApplyResult | undefined)[] = new Array(keys.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < keys.length) {
+      const i = next++;
+      results[i] = await applyOne(keys[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(APPLY_CONCURRENCY, keys.length) }, lane));
+  return results.filter((r): r is ApplyResult => r !== undefined);
 }
 
 /**

@@ -15,7 +15,6 @@ import { renderLimits, setRenderLimits } from '../../src/values/render';
 import { stage, startTestAdapter, type TestAdapter } from '../support/adapter';
 import { createCapiCluster, installCapiClusterCrd } from '../support/capi';
 import {
-  createHelmTemplate,
   createKubeconfigSecret,
   createKustomizeTemplate,
   createNamespace,
@@ -568,10 +567,10 @@ describe('hostile and malformed input', () => {
     const mk = async (key: string, adapterName: string, selector: object) => {
       smps[key] = uniqueName(`smp-${key.toLowerCase()}`);
       await createSmp(kube, {
-        name: smps[key]!,
+        name: smps[key],
         adapterName,
         adapterNamespace: adapter.cfg.adapterNamespace,
-        selector: selector as never,
+        selector: selector,
       });
     };
     await mk('other', 'someone-else', {});
