@@ -150,19 +150,18 @@ describe('bad input', () => {
     await eventually('applied once the template exists', () => kube.get(hrPath('tmpl', 'missing')), 10_000);
   });
 
-  it('an object the API server refuses (namespace over 63 characters) is a non-retryable, named failure', async () => {
-    const longNs = `n${'x'.repeat(63)}`;
+  it('an object the API server refuses (a helmOptions timeout that is no duration) is a non-retryable, named failure', async () => {
     await createServiceSet(kube, {
       namespace: ns,
       name: 'refused',
       provider: smp,
       services: [
-        { name: 'too-long-ns', namespace: longNs, template: 'good' },
+        { name: 'bad-timeout', namespace: 'web', template: 'good', helmOptions: { timeout: 'soon' } },
         { name: 'fine-too', namespace: 'web', template: 'good' },
       ],
     });
-    const e = await failedWith('refused', 'too-long-ns', /HelmRelease.*is invalid.*targetNamespace/);
-    assert.equal(e.namespace, longNs);
+    // (A namespace over 63 characters, refused here before, is now named by the plan: hostile.test.ts n-ns64.)
+    await failedWith('refused', 'bad-timeout', /HelmRelease.*is invalid.*timeout/);
     await eventually('the other service applied', () => kube.get(hrPath('refused', 'fine-too')));
     const o = await getServiceSet(kube, ns, 'refused');
     const cond = o.status.conditions.find((x: any) => x.type === 'FluxObjectsApplied');
