@@ -272,7 +272,14 @@ export class KubeClient {
    */
   async watch(
     path: string,
-    params: { resourceVersion: string; labelSelector?: string; timeoutSeconds?: number; metadataOnly?: boolean },
+    params: {
+      resourceVersion: string;
+      labelSelector?: string;
+      timeoutSeconds?: number;
+      metadataOnly?: boolean;
+      /** No response (headers, event or bookmark) for this long ends the stream; default timeoutSeconds + 30 s. */
+      idleMs?: number;
+    },
     onEvent: (type: string, obj: KubeObject) => void,
     signal?: AbortSignal,
   ): Promise<void> {
@@ -346,10 +353,32 @@ export class KubeClient {
             }
           });
           res.on('end', () => resolve());
-          res.on('error', reject);
+          res.on('error', (e) => (timedOut || signal?.aborted ? resolve() : reject(e)));
+          res.on('close', () => timedOut && resolve());
         },
       );
-      req.on('error', (e) => (signal?.aborted ? resolve() : reject(e)));
+      // A watch has no request timeout, so a stream that went silent (a connection the apiserver dropped without a
+      // FIN, a restart that left the request unanswered) would hang its informer forever: the fault suite saw
+      // ServiceSets created after an apiserver outage never handled. The server ends a healthy stream after
+      // timeoutSeconds and sends bookmarks meanwhile; past that plus a margin, end it here so it is opened again.
+      let idle: NodeJS.Timeout | undefined;
+      let timedOut = false;
+      const idleMs = params.idleMs ?? ((params.timeoutSeconds ?? 300) + 30) * 1000;
+      const arm = () => {
+        if (idle) clearTimeout(idle);
+        idle = setTimeout(() => {
+          timedOut = true;
+          req.destroy();
+        }, idleMs);
+        idle.unref();
+      };
+      arm();
+      req.on('response', (res) => {
+        arm();
+        res.on('data', arm);
+      });
+      req.on('close', () => idle && clearTimeout(idle));
+      req.on('error', (e) => (signal?.aborted || timedOut ? resolve() : reject(e)));
       if (signal) {
         if (signal.aborted) req.destroy();
         else signal.addEventListener('abort', () => req.destroy(), { once: true });

@@ -132,7 +132,8 @@ export class Informer<T extends KubeObject = KubeObject> {
           {
             resourceVersion: rv,
             labelSelector: this.opts.labelSelector,
-            timeoutSeconds: this.opts.watchTimeoutSeconds ?? 300,
+            // Streams are renewed every 2 min: a silent one is noticed within 2.5 min (the client's idle limit).
+            timeoutSeconds: this.opts.watchTimeoutSeconds ?? 120,
             metadataOnly: !!this.opts.metadataOnly,
           },
           (type, obj) => {
