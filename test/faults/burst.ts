@@ -474,6 +474,8 @@ export async function awaitConvergence(
   notBefore = 0,
 ): Promise<Verdict & { p50?: number; max?: number }> {
   const deadline = Date.now() + timeoutMs;
+  // Convergence counts from now on: a ServiceSet seen done before (e.g. before the fault) is judged again.
+  for (const w of burst.wanted.values()) w.convergedAt = undefined;
   let v: Verdict;
   for (;;) {
     try {

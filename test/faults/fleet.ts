@@ -190,7 +190,8 @@ class Proc implements AdapterProc {
         const res = await fetch(`http://${this.addr}/readyz`, { signal: AbortSignal.timeout(2000) });
         return res.status === 200;
       },
-      { timeoutMs: 90_000, intervalMs: 250 },
+      // Generous: on a loaded 2-core machine loading the sources took over 90 s once.
+      { timeoutMs: 180_000, intervalMs: 250 },
     );
   }
 
