@@ -149,17 +149,24 @@ export const scenario: Scenario = {
         r.failures.push(`not restored: ${open.map((c) => `${c.ss} (${c.act})`).join(', ')}`);
       }
       // Every restore is announced, and only those: one FluxObjectDrift per edit, one FluxObjectDeleted per deletion.
-      const evs = (await kube.list(paths.events(ns))).items as unknown as { reason: string }[];
+      // The Event is written at the end of the restoring pass, just after the restore itself: allow it a moment.
+      const want = (act: Act) => cases.filter((c) => c.act === act).length;
+      const count = (evs: { reason: string }[], reason: string) => evs.filter((e) => e.reason === reason).length;
+      let evs: { reason: string }[] = [];
+      for (let i = 0; i < 50; i++) {
+        evs = (await kube.list(paths.events(ns))).items as unknown as { reason: string }[];
+        if (count(evs, 'FluxObjectDrift') >= want('edit') && count(evs, 'FluxObjectDeleted') >= want('delete')) break;
+        await sleep(200);
+      }
       for (const [reason, act] of [
         ['FluxObjectDrift', 'edit'],
         ['FluxObjectDeleted', 'delete'],
       ] as const) {
-        const got = evs.filter((e) => e.reason === reason).length;
-        const want = cases.filter((c) => c.act === act).length;
-        r.notes.push(`${reason} events: ${got} for ${want} ${act}s`);
-        if (got !== want) {
+        const got = count(evs, reason);
+        r.notes.push(`${reason} events: ${got} for ${want(act)} ${act}s`);
+        if (got !== want(act)) {
           r.ok = false;
-          r.failures.push(`${got} ${reason} events for ${want} ${act}s`);
+          r.failures.push(`${got} ${reason} events for ${want(act)} ${act}s`);
         }
       }
       r.peakRssMiB = ctx.peakRssMiB();
