@@ -25,17 +25,27 @@ describe('ksm-flux list: workflows by search attributes', () => {
   const uids: Record<string, string> = {};
 
   /** Polls the query until it names exactly `want` (ServiceSet names), then returns its rows. */
-  const expectList = (f: ListFilter, want: string[]) =>
-    eventually(
-      `list ${JSON.stringify(f)} = ${want.join(', ')}`,
-      async () => {
-        const r = await queryServiceSets(client, adapter.cfg, f);
-        const got = r.rows.map((x) => x.serviceSet);
-        return JSON.stringify(got) === JSON.stringify(want.map((n) => `${ns}/${n}`)) && r.rows;
-      },
-      30_000,
-      250,
-    );
+  const expectList = async (f: ListFilter, want: string[]) => {
+    let last: ListRow[] = [];
+    try {
+      return await eventually(
+        `list ${JSON.stringify(f)} = ${want.join(', ')}`,
+        async () => {
+          const r = await queryServiceSets(client, adapter.cfg, f);
+          last = r.rows;
+          const got = r.rows.map((x) => x.serviceSet);
+          return JSON.stringify(got) === JSON.stringify(want.map((n) => `${ns}/${n}`)) && r.rows;
+        },
+        30_000,
+        250,
+      );
+    } catch (e) {
+      const all = await queryServiceSets(client, adapter.cfg, {});
+      throw new Error(
+        `${(e as Error).message}; last rows ${JSON.stringify(last.map((r) => [r.serviceSet, r.state, r.failed]))}; all ${JSON.stringify(all.rows.map((r) => [r.serviceSet, r.state, r.failed]))}`,
+      );
+    }
+  };
 
   before(async () => {
     adapter = await startTestAdapter({ 'temporal-ui-url': testEnv().temporalUiUrl });
