@@ -196,8 +196,9 @@ const options = {
   quiescentPoll: {
     flag: 'quiescent-poll',
     env: 'KSM_FLUX_QUIESCENT_POLL',
-    schema: duration.default('5m'),
-    help: 'safety-net poll of a settled ServiceSet',
+    // Long: the watcher's events carry every change; this only catches a missed one (read from the caches).
+    schema: duration.default('1h'),
+    help: 'safety-net poll of a settled ServiceSet (jittered up to +20%)',
   },
   activePollMin: {
     flag: 'active-poll-min',

@@ -7,6 +7,8 @@ import { createActivities } from './activities';
 import { ownershipChecker, serviceSetSource, type Deps } from './activities/deps';
 import { dataConverterOf } from './codec/dataConverter';
 import type { Config } from './config';
+import { LABEL_MANAGED_BY, MANAGED_BY } from './api/constants';
+import { CachedReader } from './kube/cache';
 import { KubeClient } from './kube/client';
 import { Informer } from './kube/informer';
 import { paths } from './kube/paths';
@@ -76,15 +78,24 @@ export interface WorkerHandle {
   worker: Worker;
   client: KubeClient;
   informer: Informer;
+  /** The informer caches timer-driven passes read (see CachedReader). */
+  cache: CachedReader;
   /** Resolves when the worker has stopped. */
   done: Promise<void>;
   stop(): Promise<void>;
 }
 
-export function buildDeps(cfg: Config, client: KubeClient, informer: Informer, logger: Logger): Deps {
+export function buildDeps(
+  cfg: Config,
+  client: KubeClient,
+  informer: Informer,
+  logger: Logger,
+  cache?: CachedReader,
+): Deps {
   const identity = { name: cfg.adapterName, namespace: cfg.adapterNamespace };
   return {
     client,
+    ...(cache ? { cache } : {}),
     identity,
     fluxMode: cfg.fluxMode,
     serviceSets: serviceSetSource(client, informer),
@@ -104,22 +115,40 @@ export async function startWorker(
   const dataConverter = dataConverterOf(cfg);
   const client = KubeClient.fromDefault(cfg.kubeconfig);
   client.onRequest = (verb, _p, status) => m.kubeRequests.inc({ verb, code: String(status) });
-  // All ServiceSets, for release-conflict checks without a LIST per pass.
-  const informer = new Informer(client, paths.serviceSets(), {
-    name: 'servicesets-worker',
-    onError: (e) => log.warn(describeError(e), 'ServiceSet watch error'),
-  });
-  void informer.start().catch((e) => log.error(describeError(e), 'ServiceSet informer failed'));
+  // All ServiceSets, for release-conflict checks without a LIST per pass; with the SMPs, templates, our Flux
+  // objects and the Secrets' names they are what a settled ServiceSet's safety-net pass reads (no API reads).
+  const watched = (path: string, name: string, o: { labelSelector?: string; metadataOnly?: boolean } = {}) =>
+    new Informer(client, path, {
+      name,
+      ...o,
+      onError: (e) => log.warn({ resource: name, ...describeError(e) }, 'watch error; relisting'),
+    });
+  const ours = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
+  const informers = [
+    watched(paths.serviceSets(), 'servicesets-worker'),
+    watched(paths.smps(), 'statemanagementproviders-worker'),
+    watched(paths.serviceTemplates(), 'servicetemplates-worker'),
+    watched(paths.helmReleases(), 'helmreleases-worker', { labelSelector: ours }),
+    watched(paths.kustomizations(), 'kustomizations-worker', { labelSelector: ours }),
+    // Metadata only: whether a kubeconfig Secret exists and its version, never what it holds.
+    watched(paths.secrets(), 'secrets-worker', { metadataOnly: true }),
+  ];
+  for (const i of informers)
+    void i.start().catch((e) => log.error({ resource: i.name, ...describeError(e) }, 'informer failed'));
+  const informer = informers[0]!;
+  const cache = new CachedReader(client, informers);
   const connection = await connectWorker(cfg);
   const worker = await Worker.create({
     connection,
     namespace: cfg.temporalNamespace,
     taskQueue: cfg.taskQueue,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : workflowSource()),
-    activities: createActivities(buildDeps(cfg, client, informer, logger.child({ component: 'activity' }))),
+    activities: createActivities(buildDeps(cfg, client, informer, logger.child({ component: 'activity' }), cache)),
     sinks: metricsSinks(),
     ...(dataConverter ? { dataConverter } : {}),
     maxConcurrentActivityTaskExecutions: cfg.maxConcurrentActivities,
+    // A pass's Kubernetes calls are local activities (src/workflows/serviceSet.ts): the same budget.
+    maxConcurrentLocalActivityExecutions: cfg.maxConcurrentActivities,
     maxCachedWorkflows: cfg.maxCachedWorkflows,
     shutdownGraceTime: '10s',
   });
@@ -128,7 +157,7 @@ export async function startWorker(
     'worker started',
   );
   const done = worker.run().finally(async () => {
-    informer.stop();
+    for (const i of informers) i.stop();
     client.close();
     await connection.close();
   });
@@ -136,6 +165,7 @@ export async function startWorker(
     worker,
     client,
     informer,
+    cache,
     done,
     async stop() {
       if (worker.getState() === 'RUNNING') worker.shutdown();

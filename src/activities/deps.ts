@@ -3,6 +3,7 @@
 import { ServiceSet, StateManagementProvider, parseObject } from '../api/k0rdent';
 import type { FluxMode } from '../core/fluxMode';
 import { isSelfManagement } from '../core/plan';
+import type { CachedReader } from '../kube/cache';
 import type { KubeClient, KubeObject } from '../kube/client';
 import type { Informer } from '../kube/informer';
 import { paths } from '../kube/paths';
@@ -21,6 +22,8 @@ export interface ServiceSetSource {
 
 export interface Deps {
   client: KubeClient;
+  /** The worker's informer caches, for reads that may be a watch event behind (timer-driven passes). */
+  cache?: CachedReader;
   identity: Identity;
   /** Which Flux reconciles what we write (--flux-mode): planning labels objects for it. */
   fluxMode: FluxMode;
@@ -53,11 +56,62 @@ function filterContenders(all: ServiceSet[], ss: ServiceSet): ServiceSet[] {
   );
 }
 
+/** Where a ServiceSet finds its contenders: its namespace and cluster, or every self-management one. */
+function contenderGroup(ss: ServiceSet): string {
+  return isSelfManagement(ss) ? '\0self' : `${ss.metadata.namespace ?? ''}\0${ss.spec.cluster ?? ''}`;
+}
+
+/**
+ * The informer's ServiceSets parsed once per resourceVersion and grouped as contenders: a pass asks for the
+ * few that share its cluster, not for every ServiceSet (parsing all of them per service made a pass O(N)).
+ */
+export class ContenderIndex {
+  private readonly byKey = new Map<string, { rv?: string; uid: string; group: string; ss: ServiceSet }>();
+  private readonly groups = new Map<string, Map<string, ServiceSet>>();
+
+  constructor(informer: Informer) {
+    informer.on((type, o) => (type === 'delete' ? this.remove(o) : this.put(o)));
+    for (const o of informer.list()) this.put(o);
+  }
+
+  private put(o: KubeObject): void {
+    const key = `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+    const prev = this.byKey.get(key);
+    if (prev && prev.rv === o.metadata.resourceVersion && prev.uid === o.metadata.uid) return;
+    this.remove(o);
+    let ss: ServiceSet;
+    try {
+      ss = parseObject(ServiceSet, o, 'ServiceSet');
+    } catch {
+      return; // unparsable objects cannot contend
+    }
+    const group = contenderGroup(ss);
+    this.byKey.set(key, { rv: o.metadata.resourceVersion, uid: ss.metadata.uid, group, ss });
+    if (!this.groups.has(group)) this.groups.set(group, new Map());
+    this.groups.get(group)!.set(key, ss);
+  }
+
+  private remove(o: KubeObject): void {
+    const key = `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+    const prev = this.byKey.get(key);
+    if (!prev) return;
+    this.byKey.delete(key);
+    const g = this.groups.get(prev.group);
+    g?.delete(key);
+    if (g && !g.size) this.groups.delete(prev.group);
+  }
+
+  contendersOf(ss: ServiceSet): ServiceSet[] {
+    return [...(this.groups.get(contenderGroup(ss))?.values() ?? [])];
+  }
+}
+
 /** Reads ServiceSets from an informer's store when it is synced, else lists them from the API. */
 export function serviceSetSource(client: KubeClient, informer?: Informer): ServiceSetSource {
+  const index = informer ? new ContenderIndex(informer) : undefined;
   return {
     async inNamespaceOrSelf(ss) {
-      if (informer?.synced) return filterContenders(parseAll(informer.list()), ss);
+      if (informer?.synced && index) return index.contendersOf(ss);
       const list = await client.list(
         isSelfManagement(ss) ? paths.serviceSets() : paths.serviceSets(ss.metadata.namespace),
       );

@@ -16,6 +16,8 @@ export async function withHeartbeat<T>(run: () => Promise<T>, everyMs = HEARTBEA
   } catch {
     return run(); // called outside a worker (benchmarks, direct calls): nothing to report to
   }
+  // A local activity cannot heartbeat: it runs inside the workflow task that the worker keeps alive.
+  if (ctx.info.isLocal) return run();
   // No heartbeat at the start: the timeout already counts from the start, and most activities end before the first tick,
   // so they cost the server no heartbeat call at all.
   const timer = setInterval(() => ctx.heartbeat(), everyMs);

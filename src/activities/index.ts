@@ -11,7 +11,7 @@ export type { Activities } from './types';
 export function createActivities(deps: Deps): Activities {
   // Every activity heartbeats while it runs (see withHeartbeat for why).
   return heartbeating<Activities>({
-    observe: (ref) => observe(deps, ref),
+    observe: (ref, opts) => observe(deps, ref, opts),
     addFinalizer: (ref) => addFinalizer(deps, ref),
     applyServices: (ref, keys) => applyServices(deps, ref, keys),
     deleteFluxObjects: (ref, objects, opts) => deleteFluxObjects(deps, ref, objects, opts),

@@ -5,8 +5,10 @@ import {
   FINALIZER,
   FLUX_FINALIZER,
   APPLIED_HASH_ANNOTATION,
+  LABEL_MANAGED_BY,
   LABEL_RELEASE_KEY,
   LABEL_SERVICESET_UID,
+  MANAGED_BY,
   PAUSED_ANNOTATION,
 } from '../api/constants';
 import { FluxObjectRead } from '../api/flux';
@@ -47,11 +49,13 @@ import type {
   StatusCondition,
   StatusView,
 } from '../core/types';
+import type { Reader } from '../kube/cache';
 import type { KubeObject } from '../kube/client';
 import { paths } from '../kube/paths';
 import { neverReconciled } from '../core/fluxState';
 import { ServicePlanner } from './planCache';
 import type { Deps } from './deps';
+import type { ObserveOptions } from './types';
 
 const MAX_MESSAGE = 2048;
 
@@ -197,9 +201,14 @@ async function leftoversOf(deps: Deps, ref: ServiceSetRef): Promise<FluxRef[]> {
   return [...refs(hrs.items, 'HelmRelease'), ...refs(kss.items, 'Kustomization')];
 }
 
-export async function observe(deps: Deps, ref: ServiceSetRef): Promise<Observation> {
+export async function observe(deps: Deps, ref: ServiceSetRef, opts: ObserveOptions = {}): Promise<Observation> {
   const { client } = deps;
-  const raw = await client.get<KubeObject>(paths.serviceSet(ref.namespace, ref.name));
+  // Our own reads from the worker's caches when asked (values inputs are always read from the API, by the planner).
+  const cache = opts.cached ? deps.cache : undefined;
+  const reader: Reader = cache ?? client;
+  // The caches hold only our Flux objects (labelled managed-by): ask for exactly those.
+  const ownedBy = (uid: string) => `${cache ? `${LABEL_MANAGED_BY}=${MANAGED_BY},` : ''}${LABEL_SERVICESET_UID}=${uid}`;
+  const raw = await reader.get<KubeObject>(paths.serviceSet(ref.namespace, ref.name));
   if (!raw) {
     const leftovers = await leftoversOf(deps, ref);
     return leftovers.length ? { ...notFound(ref), leftovers } : notFound(ref);
@@ -218,7 +227,7 @@ export async function observe(deps: Deps, ref: ServiceSetRef): Promise<Observati
   }
   const meta = ss.metadata;
   const ns = meta.namespace ?? 'default';
-  const smpRaw = ss.spec.provider.name ? await client.get(paths.smp(ss.spec.provider.name)) : undefined;
+  const smpRaw = ss.spec.provider.name ? await reader.get(paths.smp(ss.spec.provider.name)) : undefined;
   const smp = smpRaw
     ? parseObject(StateManagementProvider, smpRaw, `StateManagementProvider ${ss.spec.provider.name}`)
     : undefined;
@@ -268,8 +277,8 @@ export async function observe(deps: Deps, ref: ServiceSetRef): Promise<Observati
   if (!own.owned && !base.hasFinalizer) return base; // not ours: read nothing else
 
   const [hrs, kss] = await Promise.all([
-    client.list(paths.helmReleases(ns), `${LABEL_SERVICESET_UID}=${meta.uid}`),
-    client.list(paths.kustomizations(ns), `${LABEL_SERVICESET_UID}=${meta.uid}`),
+    reader.list(paths.helmReleases(ns), ownedBy(meta.uid)),
+    reader.list(paths.kustomizations(ns), ownedBy(meta.uid)),
   ]);
   const ours = [
     ...hrs.items.map((o) => observeFlux(o, 'HelmRelease')),
@@ -281,7 +290,8 @@ export async function observe(deps: Deps, ref: ServiceSetRef): Promise<Observati
   );
   // A name that can be no Secret's (cluster "../x") is never read; planning names it (invalidReference).
   if (secretName && isObjectName(secretName) && (ss.spec.services?.length || ours.length)) {
-    const secret = await client.get(paths.secret(ns, secretName));
+    const p = paths.secret(ns, secretName);
+    const secret = cache ? await cache.head(p) : await client.get(p);
     base.target.kubeconfigSecretFound = !!secret;
     // Which version of it (never its content): a rotation makes the workflow ask Flux to reconcile now.
     if (secret) base.target.kubeconfigVersion = `${secret.metadata.uid ?? ''}/${secret.metadata.resourceVersion ?? ''}`;
@@ -298,7 +308,7 @@ export async function observe(deps: Deps, ref: ServiceSetRef): Promise<Observati
     const k = `${namespace}/${name}`;
     if (!isObjectName(name)) return undefined; // never read; planning names the bad reference
     if (!templates.has(k)) {
-      const t = await client.get(paths.serviceTemplate(namespace, name));
+      const t = await reader.get(paths.serviceTemplate(namespace, name));
       templates.set(k, t ? parseObject(ServiceTemplate, t, `ServiceTemplate ${k}`) : undefined);
     }
     return templates.get(k);

@@ -1,9 +1,17 @@
 // The activities the ServiceSet workflow calls. The workflow imports this file for types only.
 import type { ApplyResult, EventSpec, FluxRef, Observation, ServiceSetRef, StatusView } from '../core/types';
 
+export interface ObserveOptions {
+  /**
+   * Read from the worker's informer caches where they hold the object (a timer-driven safety-net pass): no API
+   * reads for a settled ServiceSet. Never right after our own writes, which a cache may not have seen yet.
+   */
+  cached?: boolean;
+}
+
 export interface Activities {
   /** Reads the ServiceSet, its SMP, templates, Flux objects and contenders; plans every service (digests only). */
-  observe(ref: ServiceSetRef): Promise<Observation>;
+  observe(ref: ServiceSetRef, opts?: ObserveOptions): Promise<Observation>;
   addFinalizer(ref: ServiceSetRef): Promise<void>;
   /** Server-side applies the planned Flux objects of the given services (re-planned from fresh reads). */
   applyServices(ref: ServiceSetRef, keys: string[]): Promise<ApplyResult[]>;

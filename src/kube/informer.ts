@@ -54,6 +54,14 @@ export class Informer<T extends KubeObject = KubeObject> {
     return this.opts.name;
   }
 
+  get labelSelector(): string | undefined {
+    return this.opts.labelSelector;
+  }
+
+  get metadataOnly(): boolean {
+    return !!this.opts.metadataOnly;
+  }
+
   list(): T[] {
     return [...this.store.values()];
   }

@@ -9,6 +9,7 @@ import {
   LABEL_RELEASE_KEY,
   LABEL_SERVICESET_UID,
   MANAGED_BY,
+  WORKFLOW_ID_ANNOTATION,
   workflowIdFor,
 } from '../api/constants';
 import { ServiceSet, StateManagementProvider, parseObject } from '../api/k0rdent';
@@ -48,10 +49,21 @@ function safeParse<T>(schema: Parameters<typeof parseObject<T>>[0], o: KubeObjec
   }
 }
 
-/** What can change the outcome of a pass; a status-only update (our own writes) leaves it unchanged. */
-function fingerprint(o: KubeObject): string {
+/**
+ * What can change the outcome of a pass; a status-only update (our own writes) leaves it unchanged, and so does
+ * our finalizer and workflow-id annotation appearing (the workflow added them and went on). `like` is the
+ * object compared with: what it carries of ours is left out of both, so their removal still counts.
+ */
+export function fingerprint(o: KubeObject, like: KubeObject = o): string {
   const md = o.metadata as Record<string, unknown>;
-  return JSON.stringify([md.generation, md.deletionTimestamp, md.labels, md.annotations, md.finalizers]);
+  const likeMd = like.metadata as { finalizers?: string[]; annotations?: Record<string, string> };
+  const ourFinalizer = (likeMd.finalizers ?? []).includes(FINALIZER);
+  const ourAnnotation = likeMd.annotations?.[WORKFLOW_ID_ANNOTATION];
+  const finalizers = ((md.finalizers as string[] | undefined) ?? []).filter((f) => !ourFinalizer || f !== FINALIZER);
+  const annotations = Object.entries((md.annotations as Record<string, string> | undefined) ?? {}).filter(
+    ([k, v]) => !(k === WORKFLOW_ID_ANNOTATION && v === ourAnnotation),
+  );
+  return JSON.stringify([md.generation, md.deletionTimestamp, md.labels ?? {}, annotations, finalizers]);
 }
 
 export class Watcher {
@@ -215,7 +227,7 @@ export class Watcher {
       return;
     }
     this.index(ss, uid);
-    if (type === 'update' && old && fingerprint(old) === fingerprint(o)) return;
+    if (type === 'update' && old && fingerprint(old, o) === fingerprint(o)) return;
     if (this.relevant(ss)) {
       this.enqueue({
         ref: this.refOf(ss),
@@ -282,7 +294,9 @@ export class Watcher {
     const owner = (
       (o.metadata.ownerReferences as { uid: string; name: string; kind: string }[] | undefined) ?? []
     ).find((r) => r.uid === uid);
-    if (uid && owner) {
+    // An object appearing is our own apply (we create every object labelled ours): the workflow that applied it
+    // knows. Its status changes (Flux taking it up) and its deletion are news.
+    if (uid && owner && type !== 'add') {
       this.enqueue({
         ref: { uid, namespace: o.metadata.namespace ?? 'default', name: owner.name },
         kind: o.kind ?? 'Flux',

@@ -83,7 +83,7 @@ export interface Timing {
 }
 
 export const defaultTiming: Timing = {
-  quiescentPollMs: 5 * 60_000,
+  quiescentPollMs: 60 * 60_000,
   activePollMinMs: 2_000,
   activePollMaxMs: 60_000,
   flapToleranceMs: 90_000,

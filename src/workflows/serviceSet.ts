@@ -9,6 +9,8 @@ import {
   log,
   patched,
   proxyActivities,
+  type RetryPolicy,
+  proxyLocalActivities,
   proxySinks,
   setHandler,
   upsertSearchAttributes,
@@ -57,20 +59,41 @@ export const KCM_BEHAVIOUR_PATCH = 'kcm-behaviour-1';
  */
 export const SEARCH_ATTRIBUTES_PATCH = 'search-attributes-1';
 
+/**
+ * Patch for speed and idle cost (issue 12): every Kubernetes call of a pass is a local activity (one marker
+ * event each, run by this worker inside the workflow task, instead of three events and a task round trip per
+ * activity), the finalizer is added and the pass goes on with the same observation, timer-driven passes read
+ * the worker's informer caches, and the safety-net poll is jittered. Histories recorded before it replay
+ * with activities.
+ */
+export const FAST_PASS_PATCH = 'fast-pass-1';
+
 /** Activity types whose failures are bad input: retrying cannot help. */
 export const NON_RETRYABLE = ['InvalidServiceSet', 'FluxObjectRejected'];
 
-const kube = proxyActivities<Activities>({
+const retry: RetryPolicy = {
+  initialInterval: '1s',
+  backoffCoefficient: 2,
+  maximumInterval: '30s',
+  maximumAttempts: 5,
+  nonRetryableErrorTypes: NON_RETRYABLE,
+};
+
+const remote = proxyActivities<Activities>({
   startToCloseTimeout: '60s',
   // Activities heartbeat while they run: a task lost with a stopping worker is retried after 15 s, not 60 s.
   heartbeatTimeout: '15s',
-  retry: {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '30s',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: NON_RETRYABLE,
-  },
+  retry,
+});
+
+// Short Kubernetes calls run in the worker that runs the workflow task: no task queue round trip, no activity
+// task events. A worker lost mid-call loses the workflow task with it; the next worker replays and calls again
+// (every activity is idempotent). The retries (about 15 s in all) stay below the local retry threshold, so they
+// back off inside the worker too.
+const local = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '60s',
+  scheduleToCloseTimeout: '5m',
+  retry,
 });
 
 const { metrics } = proxySinks<MetricsSinks>();
@@ -175,6 +198,7 @@ export async function serviceSetWorkflow(input: ServiceSetWorkflowInput): Promis
   };
 
   const writeStatusIfChanged = async (
+    kube: typeof remote,
     obs: Observation,
     status: StatusView,
     events: ReturnType<typeof transitionEvents>,
@@ -189,11 +213,16 @@ export async function serviceSetWorkflow(input: ServiceSetWorkflowInput): Promis
   const pass = async (
     retry: boolean,
     now: Date,
+    fromTimer: boolean,
   ): Promise<{ done: true } | { done: false; nextDelay: number; wrote: boolean; deleting: boolean }> => {
     const nowIso = now.toISOString();
     // Checked every pass: a run replaying an old history decides the old way, then switches once it is live.
     const legacy = !patched(KCM_BEHAVIOUR_PATCH);
-    const obs = await kube.observe(ref);
+    const fast = patched(FAST_PASS_PATCH);
+    const kube = fast ? local : remote;
+    // Only a pass no event asked for reads the caches: an event-driven pass may follow our own write, which a
+    // cache may not have seen yet. The watcher's events carry the changes; the timer is the safety net.
+    let obs = await (fast && fromTimer ? kube.observe(ref, { cached: true }) : kube.observe(ref));
     seen = { cluster: obs.cluster.name, provider: obs.provider.name };
     counters.passes++;
     passesThisRun++;
@@ -226,7 +255,7 @@ export async function serviceSetWorkflow(input: ServiceSetWorkflowInput): Promis
       });
       const d = deletingStatus(obs, nowIso, { pausedDeletion: !!step.paused });
       publish(d.status, obs);
-      const wrote = await writeStatusIfChanged(obs, d.status, [
+      const wrote = await writeStatusIfChanged(kube, obs, d.status, [
         ...transitionEvents(ref.uid, d.transitions, nowIso, d.status),
         ...deletionEdgeEvents(ref.uid, obs.status, d.status, nowIso),
       ]);
@@ -266,11 +295,16 @@ export async function serviceSetWorkflow(input: ServiceSetWorkflowInput): Promis
       return { done: false, nextDelay: timing.quiescentPollMs, wrote: false, deleting: false };
     }
 
-    const plan = decidePass(obs, { retry, rejected, legacy });
+    let plan = decidePass(obs, { retry, rejected, legacy });
     if (plan.addFinalizer) {
       await kube.addFinalizer(ref);
-      dirty = true; // go straight on with a fresh observation
-      return { done: false, nextDelay: 0, wrote: false, deleting: false };
+      if (!fast) {
+        dirty = true; // go straight on with a fresh observation
+        return { done: false, nextDelay: 0, wrote: false, deleting: false };
+      }
+      // The finalizer is all that changed: go on deciding with the same observation.
+      obs = { ...obs, hasFinalizer: true };
+      plan = decidePass(obs, { retry, rejected, legacy });
     }
     if (retry) for (const k of Object.keys(rejected)) delete rejected[k];
     let acted = false;
@@ -354,7 +388,7 @@ export async function serviceSetWorkflow(input: ServiceSetWorkflowInput): Promis
       ...edgeEvents(ref.uid, obs, obs.status, out.status, nowIso),
       ...driftEvents(ref.uid, obs, plan.apply, nowIso),
     ];
-    const wrote = await writeStatusIfChanged(obs, out.status, events);
+    const wrote = await writeStatusIfChanged(kube, obs, out.status, events);
     publish(out.status, obs, heal);
     const providerOk = obs.provider.ready && !obs.provider.suspended;
     live.phase = providerOk ? 'Waiting' : 'ProviderNotReady';
@@ -363,7 +397,8 @@ export async function serviceSetWorkflow(input: ServiceSetWorkflowInput): Promis
     // Poll fast while something is in progress (backing off), slowly when settled; SMP changes wake us anyway.
     const settled = !providerOk || out.status.services.every((e) => e.state === 'Deployed' || e.state === 'Deleted');
     if (acted || wrote) activeDelay = timing.activePollMinMs;
-    let nextDelay = timing.quiescentPollMs;
+    // Jittered, so that ServiceSets created together do not poll together for ever.
+    let nextDelay = fast ? Math.round(timing.quiescentPollMs * (1 + 0.2 * Math.random())) : timing.quiescentPollMs;
     if (!settled) {
       nextDelay = activeDelay;
       activeDelay = Math.min(activeDelay * 2, timing.activePollMaxMs);
@@ -378,6 +413,7 @@ export async function serviceSetWorkflow(input: ServiceSetWorkflowInput): Promis
     return { done: false, nextDelay, wrote, deleting: false };
   };
 
+  let fromTimer = false; // the pass about to run was started by the poll timer alone
   for (;;) {
     dirty = false;
     const epochAtStart = retryEpoch;
@@ -387,7 +423,7 @@ export async function serviceSetWorkflow(input: ServiceSetWorkflowInput): Promis
     live.phase = 'Reconciling';
     let nextDelay: number;
     try {
-      const r = await pass(retry, now);
+      const r = await pass(retry, now, fromTimer && !retry);
       if (r.done) {
         live.phase = 'Done';
         completedEpoch = epochAtStart;
@@ -458,7 +494,8 @@ export async function serviceSetWorkflow(input: ServiceSetWorkflowInput): Promis
       });
     }
     live.nextPollMs = dirty || retryPending ? 0 : nextDelay;
-    if (!dirty && !retryPending) await condition(() => dirty || retryPending, nextDelay);
+    fromTimer = false;
+    if (!dirty && !retryPending) fromTimer = !(await condition(() => dirty || retryPending, nextDelay));
   }
 }
 

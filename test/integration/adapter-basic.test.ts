@@ -2,9 +2,11 @@
 // Kustomization; Flux's conditions (written through the real API, as Flux would) become truthful status.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
 import { FINALIZER, WORKFLOW_ID_ANNOTATION, workflowIdFor } from '../../src/api/constants';
 import { fluxObjectName } from '../../src/core/names';
 import { paths } from '../../src/kube/paths';
+import { stateQuery } from '../../src/workflows/defs';
 import { startTestAdapter, type TestAdapter } from '../support/adapter';
 import {
   createHelmTemplate,
@@ -148,18 +150,42 @@ describe('adapter: ServiceSet → Flux objects → status', () => {
     );
   });
 
-  it('writes nothing while quiescent', async () => {
+  it('writes nothing while quiescent; its safety-net pass reads the caches, not the API', async () => {
     const client = adapter.worker!.client;
-    const before = { ...client.stats.byVerb };
-    const o1 = await getServiceSet(kube, ns, 'cd1');
-    await sleep(6000); // longer than the quiescent poll (5s): at least one pass runs
-    const o2 = await getServiceSet(kube, ns, 'cd1');
-    const after = client.stats.byVerb;
-    for (const verb of ['patch', 'create', 'update', 'delete'] as const) {
-      assert.equal(after[verb] ?? 0, before[verb] ?? 0, `no ${verb} requests while quiescent`);
+    const cache = adapter.worker!.cache.stats;
+    const connection = await Connection.connect({ address: testEnv().temporalAddress });
+    try {
+      const uid = (await getServiceSet(kube, ns, 'cd1')).metadata.uid!;
+      const h = new Client({ connection, namespace: testEnv().temporalNamespace }).workflow.getHandle(
+        workflowIdFor(uid),
+      );
+      // A window without signals, so that every pass in it was the poll's (an event still in flight from the
+      // test before may start one more event-driven pass, which reads the API: then look again).
+      for (let attempt = 1; ; attempt++) {
+        const before = { ...client.stats.byVerb };
+        const hits = cache.hits;
+        const s0 = (await h.query(stateQuery)).counters;
+        const o1 = await getServiceSet(kube, ns, 'cd1');
+        await sleep(7000); // longer than the quiescent poll (5 s, +20% jitter): at least one pass runs
+        const o2 = await getServiceSet(kube, ns, 'cd1');
+        const s1 = (await h.query(stateQuery)).counters;
+        const after = client.stats.byVerb;
+        for (const verb of ['patch', 'create', 'update', 'delete'] as const) {
+          assert.equal(after[verb] ?? 0, before[verb] ?? 0, `no ${verb} requests while quiescent`);
+        }
+        assert.equal(o2.metadata.resourceVersion, o1.metadata.resourceVersion, 'the ServiceSet did not change');
+        assert.ok(s1.passes > s0.passes, 'the safety-net poll still observed');
+        if (s1.signals !== s0.signals && attempt < 3) continue;
+        assert.equal(s1.signals, s0.signals, 'a window without events');
+        for (const verb of ['get', 'list'] as const) {
+          assert.equal(after[verb] ?? 0, before[verb] ?? 0, `no ${verb} requests by the safety-net pass`);
+        }
+        assert.ok(cache.hits > hits, "it read the worker's informer caches");
+        break;
+      }
+    } finally {
+      await connection.close();
     }
-    assert.ok((after.get ?? 0) > (before.get ?? 0), 'the safety-net poll still observed');
-    assert.equal(o2.metadata.resourceVersion, o1.metadata.resourceVersion, 'the ServiceSet did not change');
   });
 
   it('keeps Deployed through a periodic Flux Reconciling flap, then reports a real failure at once', async () => {

@@ -1,5 +1,5 @@
-// A worker that takes activity tasks and then goes silent: no result, no heartbeat — a pod frozen or
-// killed mid-activity. It runs the real workflow code. Prints "took <activityType>" for each task; the
+// A worker that takes activity tasks (local ones too, inside its workflow task) and then goes silent: no
+// result, no heartbeat — a pod frozen or killed mid-activity. It runs the real workflow code. Prints "took <activityType>" for each task; the
 // test kills it. Usage: tsx vanishingWorker.ts <temporal-address> <namespace> <task-queue>
 import { Context } from '@temporalio/activity';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';

@@ -44,7 +44,7 @@ describe('loadConfig', () => {
     assert.equal(c.leaderElection, true);
     assert.equal(c.leaseName, 'ksm-flux-watcher');
     assert.equal(c.leaseDuration, '15s');
-    assert.equal(c.quiescentPoll, '5m');
+    assert.equal(c.quiescentPoll, '1h');
     assert.equal(c.flapTolerance, '90s');
     assert.equal(c.deletionTimeout, '10m');
     assert.equal(c.maxConcurrentActivities, 50);
@@ -168,7 +168,7 @@ describe('config helpers', () => {
     const t = timingOf(loadConfig({ 'flap-tolerance': '2m', 'active-poll-min': '500ms' }, {}));
     assert.equal(t.flapToleranceMs, 120_000);
     assert.equal(t.activePollMinMs, 500);
-    assert.equal(t.quiescentPollMs, 300_000);
+    assert.equal(t.quiescentPollMs, 3_600_000);
     assert.equal(t.activePollMaxMs, 60_000);
     assert.equal(t.deletionTimeoutMs, 600_000);
     assert.equal(t.finalizerGraceMs, 120_000);

@@ -30,6 +30,14 @@ describe('activity heartbeats', () => {
     assert.equal(beats, atEnd);
   });
 
+  test('a local activity does not heartbeat (it has nothing to report to)', async () => {
+    const env = new MockActivityEnvironment({ isLocal: true });
+    let beats = 0;
+    env.on('heartbeat', () => beats++);
+    assert.equal(await env.run(() => withHeartbeat(() => sleep(60).then(() => 'done'), 10)), 'done');
+    assert.equal(beats, 0);
+  });
+
   test('heartbeating keeps every activity, its arguments and results; outside a worker it just runs', async () => {
     const acts = heartbeating({
       add: async (a: number, b: number) => a + b,

@@ -1,0 +1,184 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ContenderIndex } from '../../src/activities/deps';
+import { CachedReader, parseEqualitySelector, parsePath, type Reader } from '../../src/kube/cache';
+import type { KubeClient, KubeObject } from '../../src/kube/client';
+import { Informer } from '../../src/kube/informer';
+import { paths } from '../../src/kube/paths';
+import { fingerprint } from '../../src/watcher/watcher';
+
+/** An informer whose store the test fills (it never starts: no API server here). */
+function store(path: string, objs: KubeObject[], o: { labelSelector?: string; metadataOnly?: boolean } = {}) {
+  const i = new Informer({} as KubeClient, path, { name: path, ...o });
+  for (const x of objs)
+    i.store.set(x.metadata.namespace ? `${x.metadata.namespace}/${x.metadata.name}` : x.metadata.name, x);
+  i.synced = true;
+  return i;
+}
+
+/** The API side: records what reached it. */
+function api(): Reader & { calls: string[] } {
+  const calls: string[] = [];
+  return {
+    calls,
+    async get<T>(p: string) {
+      calls.push(`get ${p}`);
+      return { metadata: { name: 'from-api' } } as T;
+    },
+    async list(p: string, sel?: string) {
+      calls.push(`list ${p} ${sel ?? ''}`);
+      return { metadata: { resourceVersion: '1' }, items: [] };
+    },
+  };
+}
+
+const obj = (name: string, namespace?: string, labels: Record<string, string> = {}): KubeObject => ({
+  metadata: { name, ...(namespace ? { namespace } : {}), labels, uid: `${namespace}/${name}`, resourceVersion: '1' },
+});
+
+describe('paths and selectors', () => {
+  test('parsePath splits collection, namespace and name (URL-encoded parts decoded)', () => {
+    assert.deepEqual(parsePath(paths.serviceSet('ns', 'a b')), {
+      collection: '/apis/k0rdent.mirantis.com/v1beta1/servicesets',
+      namespace: 'ns',
+      name: 'a b',
+    });
+    assert.deepEqual(parsePath(paths.smp('p')), {
+      collection: '/apis/k0rdent.mirantis.com/v1beta1/statemanagementproviders',
+      name: 'p',
+    });
+    assert.deepEqual(parsePath(paths.secrets()), { collection: '/api/v1/secrets' });
+    assert.deepEqual(parsePath(paths.helmReleases('x')), {
+      collection: '/apis/helm.toolkit.fluxcd.io/v2/helmreleases',
+      namespace: 'x',
+    });
+    assert.equal(parsePath(paths.serviceSetStatus('ns', 'a')), undefined, 'subresources are not cached');
+    assert.equal(parsePath('/api/v1/namespaces/x'), undefined);
+  });
+
+  test('only equality selectors are understood', () => {
+    assert.deepEqual(
+      [...parseEqualitySelector('a=b, c.d/e==f')!],
+      [
+        ['a', 'b'],
+        ['c.d/e', 'f'],
+      ],
+    );
+    assert.equal(parseEqualitySelector('a!=b'), undefined);
+    assert.equal(parseEqualitySelector('a in (b)'), undefined);
+    assert.equal(parseEqualitySelector('a'), undefined);
+    assert.equal(parseEqualitySelector(undefined)!.size, 0);
+  });
+});
+
+describe('CachedReader', () => {
+  const ss = store(paths.serviceSets(), [obj('a', 'ns'), obj('b', 'other')]);
+  const hr = store(
+    paths.helmReleases(),
+    [
+      obj('h1', 'ns', { m: 'ours', u: '1' }),
+      obj('h2', 'ns', { m: 'ours', u: '2' }),
+      obj('h3', 'x', { m: 'ours', u: '1' }),
+    ],
+    { labelSelector: 'm=ours' },
+  );
+  const secrets = store(paths.secrets(), [obj('s', 'ns')], { metadataOnly: true });
+
+  test('gets come from a full store, a miss there is authoritative', async () => {
+    const a = api();
+    const r = new CachedReader(a, [ss, hr, secrets]);
+    assert.equal((await r.get(paths.serviceSet('ns', 'a')))?.metadata.name, 'a');
+    assert.equal(await r.get(paths.serviceSet('ns', 'b')), undefined);
+    assert.deepEqual(a.calls, []);
+    assert.deepEqual(r.stats, { hits: 2, misses: 0 });
+  });
+
+  test('a filtered store answers hits; its misses and uncovered selectors go to the API', async () => {
+    const a = api();
+    const r = new CachedReader(a, [ss, hr, secrets]);
+    assert.equal((await r.get(paths.flux({ kind: 'HelmRelease', namespace: 'ns', name: 'h1' })))?.metadata.name, 'h1');
+    assert.equal(
+      (await r.get(paths.flux({ kind: 'HelmRelease', namespace: 'ns', name: 'zz' })))?.metadata.name,
+      'from-api',
+    );
+    const l = await r.list(paths.helmReleases('ns'), 'm=ours,u=1');
+    assert.deepEqual(
+      l.items.map((o) => o.metadata.name),
+      ['h1'],
+      'namespace and every label of the selector',
+    );
+    await r.list(paths.helmReleases('ns'), 'u=1'); // may hold objects without m=ours
+    await r.list(paths.helmReleases('ns'), 'm=ours,u!=1');
+    assert.deepEqual(a.calls, [
+      `get ${paths.flux({ kind: 'HelmRelease', namespace: 'ns', name: 'zz' })}`,
+      `list ${paths.helmReleases('ns')} u=1`,
+      `list ${paths.helmReleases('ns')} m=ours,u!=1`,
+    ]);
+  });
+
+  test('a metadata-only store says whether an object exists and its version, never stands in for a get', async () => {
+    const a = api();
+    const r = new CachedReader(a, [ss, hr, secrets]);
+    assert.deepEqual((await r.head(paths.secret('ns', 's')))?.metadata.resourceVersion, '1');
+    assert.equal(await r.head(paths.secret('ns', 'nope')), undefined);
+    assert.equal((await r.get(paths.secret('ns', 's')))?.metadata.name, 'from-api');
+    assert.deepEqual(a.calls, [`get ${paths.secret('ns', 's')}`]);
+  });
+
+  test('an unsynced store and an unknown kind go to the API', async () => {
+    const a = api();
+    const cold = store(paths.smps(), [obj('p')]);
+    cold.synced = false;
+    const r = new CachedReader(a, [cold]);
+    await r.get(paths.smp('p'));
+    await r.get(paths.serviceTemplate('ns', 't'));
+    assert.equal(a.calls.length, 2);
+  });
+});
+
+describe('ContenderIndex', () => {
+  const ssObj = (name: string, ns: string, cluster: string, rv = '1', self = false): KubeObject => ({
+    apiVersion: 'k0rdent.mirantis.com/v1beta1',
+    kind: 'ServiceSet',
+    metadata: { name, namespace: ns, uid: `${ns}/${name}`, resourceVersion: rv },
+    spec: { cluster, provider: { name: 'p', ...(self ? { selfManagement: true } : {}) }, services: [] },
+  });
+
+  test('groups by namespace and cluster (self-management ones together) and follows the informer', () => {
+    const inf = store(paths.serviceSets(), [ssObj('a', 'n1', 'c1'), ssObj('b', 'n1', 'c1'), ssObj('c', 'n1', 'c2')]);
+    const idx = new ContenderIndex(inf);
+    const names = (o: KubeObject) =>
+      idx
+        .contendersOf(
+          // the ServiceSet asking, parsed the same way
+          { metadata: o.metadata, spec: o.spec } as never,
+        )
+        .map((s) => s.metadata.name)
+        .sort();
+    assert.deepEqual(names(ssObj('a', 'n1', 'c1')), ['a', 'b']);
+    assert.deepEqual(names(ssObj('x', 'n2', 'c1')), []);
+    // Events keep it current: a new one joins, a deleted one leaves, an update may move it.
+    (inf as unknown as { emit(t: string, o: KubeObject): void }).emit('add', ssObj('d', 'n1', 'c1'));
+    (inf as unknown as { emit(t: string, o: KubeObject): void }).emit('delete', ssObj('a', 'n1', 'c1'));
+    (inf as unknown as { emit(t: string, o: KubeObject): void }).emit('update', ssObj('c', 'n1', 'c1', '2'));
+    assert.deepEqual(names(ssObj('a', 'n1', 'c1')), ['b', 'c', 'd']);
+    (inf as unknown as { emit(t: string, o: KubeObject): void }).emit('add', ssObj('s1', 'n1', 'c1', '1', true));
+    (inf as unknown as { emit(t: string, o: KubeObject): void }).emit('add', ssObj('s2', 'n3', 'c9', '1', true));
+    assert.deepEqual(names(ssObj('s1', 'n1', 'c1', '1', true)), ['s1', 's2']);
+  });
+});
+
+describe('watcher fingerprint', () => {
+  const ss = (finalizers: string[], annotations: Record<string, string>, generation = 1): KubeObject => ({
+    metadata: { name: 'a', namespace: 'n', generation, finalizers, annotations },
+  });
+  test('our finalizer and workflow-id annotation appearing change nothing; their removal does', async () => {
+    const { FINALIZER, WORKFLOW_ID_ANNOTATION } = await import('../../src/api/constants');
+    const before = ss(['other'], { a: 'b' });
+    const after = ss(['other', FINALIZER], { a: 'b', [WORKFLOW_ID_ANNOTATION]: 'wf' });
+    assert.equal(fingerprint(before, after), fingerprint(after));
+    assert.notEqual(fingerprint(after, before), fingerprint(before), 'removed by someone: a pass puts them back');
+    assert.notEqual(fingerprint(before, ss(['other'], { a: 'c' })), fingerprint(ss(['other'], { a: 'c' })));
+    assert.notEqual(fingerprint(before, ss(['other'], { a: 'b' }, 2)), fingerprint(ss(['other'], { a: 'b' }, 2)));
+  });
+});
