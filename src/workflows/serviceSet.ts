@@ -13,6 +13,7 @@ import {
   proxyLocalActivities,
   proxySinks,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -472,8 +473,13 @@ export async function serviceSetWorkflow(input: ServiceSetWorkflowInput): Promis
     completedEpoch = epochAtStart;
 
     // Not while a retry update waits for a pass: it would wait for ever on a run that has stopped passing.
-    const retryWaiting = retryEpoch > completedEpoch;
-    if ((workflowInfo().continueAsNewSuggested || passesThisRun >= timing.maxPassesPerRun) && !retryWaiting) {
+    const rollOver = () =>
+      (workflowInfo().continueAsNewSuggested || passesThisRun >= timing.maxPassesPerRun) &&
+      retryEpoch <= completedEpoch;
+    // The pass ran inside this workflow task (local activities): a message that arrived meanwhile makes the server
+    // refuse the continue-as-new and drop the updates in flight. Close this task first and roll over in a short one.
+    if (rollOver() && patched(FAST_PASS_PATCH)) await sleep(1);
+    if (rollOver()) {
       await condition(allHandlersFinished);
       counters.continuedAsNew++;
       await continueAsNew<typeof serviceSetWorkflow>({

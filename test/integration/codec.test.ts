@@ -72,14 +72,15 @@ describe('payload codec (encryption) on', () => {
       }),
     );
   /**
-   * The payloads the codec sees: all but the SDK's own patch markers (patch ids) and search attributes (the
-   * server indexes them, so they stay plain; ours are only TemporalChangeVersion). The raw-bytes check below
-   * covers those too.
+   * The payloads the codec sees: all but the SDK's own patch markers (patch ids), its local activity markers'
+   * data (activity type, sequence number, attempt, times; the result beside it is ours and sealed) and search
+   * attributes (the server indexes them, so they stay plain; ours are only TemporalChangeVersion). The raw-bytes
+   * check below covers those too.
    */
   const payloads = async () =>
     (await allRuns(raw, workflowId))
       .flatMap(({ history }) => payloadsOf(history))
-      .filter((f) => !/patch-data|searchAttributes/.test(f.path));
+      .filter((f) => !/patch-data|markerRecordedEventAttributes\.details\.data\.|searchAttributes/.test(f.path));
   const deployed = (what: string) =>
     eventually(what, async () => {
       const s = (await getServiceSet(kube, ns, name))?.status?.services?.[0];
