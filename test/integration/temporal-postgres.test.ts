@@ -95,7 +95,7 @@ describe('adapter on the production Temporal server (PostgreSQL)', () => {
     const listed = await eventually('ksm-flux list --state Deployed --cluster cluster1', async () => {
       const c = await connectClient(adapter!.cfg);
       try {
-        const r = await queryServiceSets(c, adapter!.cfg, { state: 'Deployed', cluster: 'cluster1' });
+        const r = await queryServiceSets(c, adapter!.cfg, { state: 'Deployed', cluster: 'cluster1', namespace: ns });
         return r.rows.length === 1 && r.rows[0];
       } finally {
         await c.connection.close();
