@@ -8,7 +8,7 @@ import { KubeClient } from '../kube/client';
 import type { Logger } from '../log';
 import { hooks, m } from '../metrics';
 import { ensureSearchAttributes } from '../searchAttributeRegistry';
-import { connectClient } from '../temporalConn';
+import { closeClient, connectClient } from '../temporalConn';
 import { LeaderElector } from '../watcher/leader';
 import { Watcher } from '../watcher/watcher';
 import { installRuntime, startWorker, type WorkerHandle } from '../worker';
@@ -116,10 +116,12 @@ export async function startAdapter(mode: Mode, cfg: Config, logger: Logger): Pro
     hooks.watchRestarts = () => current?.restartCounts() ?? {};
     stops.push(async () => {
       hooks.watchRestarts = undefined;
+      // Stop sending, then let the signals in flight and a readiness check still retrying (≤ 3 s) end before the
+      // channel closes: a gRPC retry firing on a closed channel would throw (src/temporalConn closeClient).
+      const w = current;
+      stopWatching();
       kube.close();
-      // A readiness check still retrying would fire on a closed channel: let it finish (≤ 3 s) first.
-      await pendingCheck;
-      await temporal!.connection.close();
+      await closeClient(temporal!, Promise.all([pendingCheck, w?.idle()]));
     });
     handle.watcher = () => current;
     handle.elector = elector;

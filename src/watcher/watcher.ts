@@ -165,6 +165,9 @@ export class Watcher {
   stop(): void {
     this.running = false;
     for (const i of this.informers()) i.stop();
+    // Not sent: whoever watches next lists every ServiceSet again and signals each of them.
+    this.pending.clear();
+    if (!this.inFlight) for (const w of this.idleWaiters.splice(0)) w();
   }
 
   /** Watch streams reopened per resource (read by the metrics endpoint). */
