@@ -20,6 +20,7 @@ import {
   createNamespace,
   createServiceSet,
   createSmp,
+  dropServiceSets,
   events,
   getServiceSet,
   sleep,
@@ -611,6 +612,7 @@ describe('hostile and malformed input', () => {
   after(async () => {
     if (sampler) clearInterval(sampler);
     if (limitsBefore) setRenderLimits(limitsBefore);
+    await dropServiceSets(kube, ns).catch(() => undefined);
     await adapter?.stop();
   });
 

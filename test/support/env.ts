@@ -296,3 +296,19 @@ export async function eventsWith(
     return evs.some(pred) && evs;
   });
 }
+
+/**
+ * Deletes every ServiceSet of a namespace without waiting for finalization (our finalizer is removed). For
+ * test files that leave heavy ServiceSets behind: every later adapter on the shared control plane carries a
+ * workflow for each ServiceSet with our finalizer, and the hostile table's (500 services, 1 MiB values, runaway
+ * templates) slowed the files after it enough to time them out.
+ */
+export async function dropServiceSets(kube: KubeClient, ns: string): Promise<void> {
+  const list = await kube.list(paths.serviceSets(ns));
+  for (const o of list.items) {
+    const p = paths.serviceSet(ns, o.metadata.name);
+    // Deleting first: a deleting object takes no new finalizer, so the adapter cannot add ours back in between.
+    await kube.delete(p).catch(() => undefined);
+    await kube.mergePatch(p, { metadata: { finalizers: null } }, 'test-cleanup').catch(() => undefined);
+  }
+}
