@@ -27,7 +27,13 @@ export const scenario: Scenario = {
           count: () => done,
           onOp: async (i: number) => {
             if (!at.has(i)) return;
-            const alive = workers.filter((w) => w.alive);
+            let alive = workers.filter((w) => w.alive);
+            // Both workers may be down (killed moments ago, restarting): wait for one, so that every planned kill
+            // happens (a full run once made 16 of its 20).
+            for (let waited = 0; !alive.length && waited < 60_000; waited += 250) {
+              await sleep(250);
+              alive = workers.filter((w) => w.alive);
+            }
             const victim: AdapterProc | undefined = alive[Math.floor(rand() * alive.length)];
             if (!victim) return;
             await victim.kill('SIGKILL');
