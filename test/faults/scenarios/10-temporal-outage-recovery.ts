@@ -8,8 +8,12 @@ import { awaitConvergence } from '../burst';
 import { logLines, probe, runBurst } from '../burstScenario';
 import type { Scenario } from '../scenario';
 
-/** Recovery slower than this is a failure: the issue asks for seconds, not tens of seconds. */
-const RECOVERY_BOUND_S = 10;
+/**
+ * Recovery slower than this is a failure: the issue asks for seconds, not tens of seconds. Measured 6.3–7.9 s
+ * (the dev server's own start-up and the worker's reconnect included) on idle and loaded machines alike; the old
+ * gRPC backoff left the watcher failing ~28 s after a 60 s outage, which the full run still catches.
+ */
+const RECOVERY_BOUND_S = 15;
 
 export const scenario: Scenario = {
   name: 'temporal-outage-recovery',
