@@ -13,7 +13,6 @@ import {
   proxyLocalActivities,
   proxySinks,
   setHandler,
-  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -476,10 +475,7 @@ export async function serviceSetWorkflow(input: ServiceSetWorkflowInput): Promis
     const rollOver = () =>
       (workflowInfo().continueAsNewSuggested || passesThisRun >= timing.maxPassesPerRun) &&
       retryEpoch <= completedEpoch;
-    // The pass ran inside this workflow task (local activities): a message that arrived meanwhile makes the server
-    // refuse the continue-as-new and drop the updates in flight. Close this task first and roll over in a short one.
-    if (rollOver() && patched(FAST_PASS_PATCH)) await sleep(1);
-    if (rollOver()) {
+    const rollOverNow = async () => {
       await condition(allHandlersFinished);
       counters.continuedAsNew++;
       await continueAsNew<typeof serviceSetWorkflow>({
@@ -498,10 +494,21 @@ export async function serviceSetWorkflow(input: ServiceSetWorkflowInput): Promis
           ...(kubeconfigSeen ? { kubeconfigSeen } : {}),
         },
       });
-    }
+    };
+    // With local activities (fast-pass-1) the decision waits for the next wake-up: read right after a pass,
+    // continueAsNewSuggested belongs to whichever activation resolved the last local activity, and a replay
+    // resolves local activities from their markers in an earlier activation than the live run did (CI saw a replay
+    // fail: "No command scheduled for event WorkflowExecutionContinuedAsNew"). A wake-up is a timer or a message,
+    // the same activation live and on replay; it is also a short task, so no message arrives while a pass runs
+    // in it (the server would refuse the continue-as-new and drop updates in flight).
+    const fastPath = patched(FAST_PASS_PATCH);
+    if (!fastPath && rollOver()) await rollOverNow();
     live.nextPollMs = dirty || retryPending ? 0 : nextDelay;
     fromTimer = false;
-    if (!dirty && !retryPending) fromTimer = !(await condition(() => dirty || retryPending, nextDelay));
+    if (!dirty && !retryPending) {
+      fromTimer = !(await condition(() => dirty || retryPending, nextDelay));
+      if (fastPath && rollOver()) await rollOverNow();
+    }
   }
 }
 
