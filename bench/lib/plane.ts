@@ -208,6 +208,23 @@ const ignoreExists = (e: unknown) => {
   if (!(e instanceof KubeError && e.status === 409)) throw e;
 };
 
+/** The bench's ServiceTemplate `chart`: staged on the plane, and planned by the bare-apply side (sideBySide). */
+export const templateSpec = {
+  helm: {
+    chartSpec: {
+      chart: 'chart',
+      version: '1.0.0',
+      interval: '10m',
+      sourceRef: { kind: 'HelmRepository', name: 'repo' },
+    },
+  },
+};
+export const templateStatus = (ns: string) => ({
+  valid: true,
+  chartRef: { kind: 'HelmChart', name: 'chart', namespace: ns },
+  chartVersion: '1.0.0',
+});
+
 /**
  * What a ServiceSet needs to be deployed: its namespace, a ready SMP naming the adapter, a valid Helm
  * ServiceTemplate (as kcm's template controller leaves it) and one kubeconfig Secret per cluster. Idempotent.
@@ -242,21 +259,10 @@ export async function stage(kube: KubeClient, ns: string, adapter: Adapter, clus
       apiVersion: K0RDENT_API_VERSION,
       kind: 'ServiceTemplate',
       metadata: { name: 'chart', namespace: ns },
-      spec: {
-        helm: {
-          chartSpec: {
-            chart: 'chart',
-            version: '1.0.0',
-            interval: '10m',
-            sourceRef: { kind: 'HelmRepository', name: 'repo' },
-          },
-        },
-      },
+      spec: templateSpec,
     })
     .catch(ignoreExists);
-  await kube.mergePatch(`${paths.serviceTemplate(ns, 'chart')}/status`, {
-    status: { valid: true, chartRef: { kind: 'HelmChart', name: 'chart', namespace: ns }, chartVersion: '1.0.0' },
-  });
+  await kube.mergePatch(`${paths.serviceTemplate(ns, 'chart')}/status`, { status: templateStatus(ns) });
   await pool(clusters, 16, (c) =>
     kube
       .create(`/api/v1/namespaces/${ns}/secrets`, {

@@ -8,7 +8,7 @@ import { ServiceSet, ServiceTemplate } from '../../src/api/k0rdent';
 import { planService } from '../../src/core/plan';
 import { ProviderConfig } from '../../src/core/providerConfig';
 import type { Adapter, Plane } from '../lib/plane';
-import { serviceSetObject, stage } from '../lib/plane';
+import { serviceSetObject, stage, templateSpec, templateStatus } from '../lib/plane';
 import { playReady, Tracker } from '../lib/track';
 import { num, pool, say, secs, table } from '../lib/util';
 
@@ -40,17 +40,8 @@ export interface BareResult {
 function plannedReleases(ns: string, n: number, services: number): k8s.KubernetesObject[] {
   const template = ServiceTemplate.parse({
     metadata: { name: 'chart', namespace: ns, uid: 'bench' },
-    spec: {
-      helm: {
-        chartSpec: {
-          chart: 'chart',
-          version: '1.0.0',
-          interval: '10m',
-          sourceRef: { kind: 'HelmRepository', name: 'repo' },
-        },
-      },
-    },
-    status: { valid: true, chartRef: { kind: 'HelmChart', name: 'chart', namespace: ns }, chartVersion: '1.0.0' },
+    spec: templateSpec,
+    status: templateStatus(ns),
   });
   const config = ProviderConfig.parse({});
   const out: k8s.KubernetesObject[] = [];
