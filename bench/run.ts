@@ -10,6 +10,7 @@
 //     [--scale-sizes 100] [--scale-backends dev] [--scale-workers 1]
 //     [--ceiling-starts 500] [--ceiling-signals 1000] [--ceiling-concurrency 64] [--ceiling-backends dev]
 //     [--adapter-flags max-cached-workflows=2000,signal-concurrency=32] [--timeout 20m] [--out bench/results]
+//     [--profile DIR]  (a V8 CPU profile of every watcher and worker process, see bench/profile.ts)
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -32,7 +33,7 @@ type Section = (typeof SECTIONS)[number];
 
 const { flags } = parseArgs(process.argv.slice(2), new Set(['full', 'help']));
 if (flags.help) {
-  process.stdout.write(fs.readFileSync(__filename, 'utf8').split('\n').slice(0, 12).join('\n') + '\n');
+  process.stdout.write(fs.readFileSync(__filename, 'utf8').split('\n').slice(0, 13).join('\n') + '\n');
   process.exit(0);
 }
 const full = !!flags.full;
@@ -80,7 +81,12 @@ const o = {
     }),
   ) as Record<string, string>,
   out: path.resolve(str('out', path.join(root, 'bench', 'results'))),
+  profile: flags.profile === undefined ? undefined : path.resolve(String(flags.profile)),
 };
+if (o.profile) {
+  fs.mkdirSync(o.profile, { recursive: true });
+  process.env.KSM_BENCH_PROFILE_DIR = o.profile; // read by startAdapter
+}
 
 const has = (s: Section) => sections.includes(s);
 const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim().replace(/ --$/, '');

@@ -7,7 +7,7 @@ import { createActivities } from './activities';
 import { ownershipChecker, serviceSetSource, type Deps } from './activities/deps';
 import { dataConverterOf } from './codec/dataConverter';
 import type { Config } from './config';
-import { LABEL_MANAGED_BY, MANAGED_BY } from './api/constants';
+import { LABEL_MANAGED_BY, LABEL_SERVICESET_UID, MANAGED_BY } from './api/constants';
 import { CachedReader } from './kube/cache';
 import { KubeClient } from './kube/client';
 import { Informer } from './kube/informer';
@@ -117,7 +117,11 @@ export async function startWorker(
   client.onRequest = (verb, _p, status) => m.kubeRequests.inc({ verb, code: String(status) });
   // All ServiceSets, for release-conflict checks without a LIST per pass; with the SMPs, templates, our Flux
   // objects and the Secrets' names they are what a settled ServiceSet's safety-net pass reads (no API reads).
-  const watched = (path: string, name: string, o: { labelSelector?: string; metadataOnly?: boolean } = {}) =>
+  const watched = (
+    path: string,
+    name: string,
+    o: { labelSelector?: string; metadataOnly?: boolean; indexLabels?: string[] } = {},
+  ) =>
     new Informer(client, path, {
       name,
       ...o,
@@ -128,8 +132,11 @@ export async function startWorker(
     watched(paths.serviceSets(), 'servicesets-worker'),
     watched(paths.smps(), 'statemanagementproviders-worker'),
     watched(paths.serviceTemplates(), 'servicetemplates-worker'),
-    watched(paths.helmReleases(), 'helmreleases-worker', { labelSelector: ours }),
-    watched(paths.kustomizations(), 'kustomizations-worker', { labelSelector: ours }),
+    watched(paths.helmReleases(), 'helmreleases-worker', { labelSelector: ours, indexLabels: [LABEL_SERVICESET_UID] }),
+    watched(paths.kustomizations(), 'kustomizations-worker', {
+      labelSelector: ours,
+      indexLabels: [LABEL_SERVICESET_UID],
+    }),
     // Metadata only: whether a kubeconfig Secret exists and its version, never what it holds.
     watched(paths.secrets(), 'secrets-worker', { metadataOnly: true }),
   ];

@@ -150,8 +150,14 @@ export async function startAdapter(
   const procs: AdapterProc[] = roles.map((role, i) => {
     const port = ports[i]!;
     const flags = { ...common, 'metrics-addr': `127.0.0.1:${port}`, 'health-addr': `127.0.0.1:${port}` };
-    const args = ['--import', 'tsx', cli, role, ...Object.entries(flags).flatMap(([k, v]) => [`--${k}`, v])];
     const name = role === 'watcher' ? `bench-${o.id}-watcher` : `bench-${o.id}-worker${i}`;
+    // `--profile DIR` (bench/run.ts): V8 CPU profiles written when the process exits, one per thread (the
+    // workflow threads and tsx's loader thread each write their own), in a directory per process. Node refuses
+    // --cpu-prof in NODE_OPTIONS, so it goes on the command line.
+    const prof = process.env.KSM_BENCH_PROFILE_DIR
+      ? ['--cpu-prof', `--cpu-prof-dir=${path.join(process.env.KSM_BENCH_PROFILE_DIR, name)}`]
+      : [];
+    const args = [...prof, '--import', 'tsx', cli, role, ...Object.entries(flags).flatMap(([k, v]) => [`--${k}`, v])];
     const started = startDetached(plane.state.dir, name, process.execPath, args, {
       ...process.env,
       KSM_FLUX_WORKFLOW_BUNDLE: bundle,

@@ -97,9 +97,12 @@ export class CachedReader implements Reader {
       return this.api.list<T>(path, labelSelector);
     }
     this.stats.hits++;
-    const items = s.informer
-      .list()
-      .filter((o) => (s.p.namespace === undefined || o.metadata.namespace === s.p.namespace) && matches(o, want));
+    // An indexed label in the selector narrows the candidates to its objects (Informer.byLabel).
+    let candidates: KubeObject[] | undefined;
+    for (const [k, v] of want) if ((candidates = s.informer.byLabel(k, v))) break;
+    const items = (candidates ?? s.informer.list()).filter(
+      (o) => (s.p.namespace === undefined || o.metadata.namespace === s.p.namespace) && matches(o, want),
+    );
     return { metadata: { resourceVersion: '' }, items: items as unknown as T[] };
   }
 

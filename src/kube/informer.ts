@@ -13,6 +13,8 @@ export function objectKey(o: KubeObject): string {
 
 export class Informer<T extends KubeObject = KubeObject> {
   readonly store = new Map<string, T>();
+  /** label key → label value → store key → object, for the labels given in `indexLabels`. */
+  private readonly indexes = new Map<string, Map<string, Map<string, T>>>();
   private handlers: Handler<T>[] = [];
   private abort = new AbortController();
   private running = false;
@@ -32,8 +34,52 @@ export class Informer<T extends KubeObject = KubeObject> {
       name: string;
       watchTimeoutSeconds?: number;
       onError?: (e: unknown) => void;
+      /**
+       * Labels to index objects by, for `byLabel`: a worker's cache answers "the Flux objects of ServiceSet X"
+       * from 3,000 stored objects per pass; a scan of the store did that in O(n) per read (bench --profile:
+       * 10 s of the worker's 80 s at 1,000 ServiceSets).
+       */
+      indexLabels?: string[];
     } = { name: 'informer' },
-  ) {}
+  ) {
+    for (const l of opts.indexLabels ?? []) this.indexes.set(l, new Map());
+  }
+
+  /** Keeps the store and its label indexes together. */
+  private put(k: string, o: T, old: T | undefined): void {
+    if (old) this.unindex(k, old);
+    this.store.set(k, o);
+    for (const [label, idx] of this.indexes) {
+      const v = (o.metadata.labels as Record<string, string> | undefined)?.[label];
+      if (v === undefined) continue;
+      let m = idx.get(v);
+      if (!m) idx.set(v, (m = new Map()));
+      m.set(k, o);
+    }
+  }
+
+  private remove(k: string, old: T): void {
+    this.unindex(k, old);
+    this.store.delete(k);
+  }
+
+  private unindex(k: string, old: T): void {
+    for (const [label, idx] of this.indexes) {
+      const v = (old.metadata.labels as Record<string, string> | undefined)?.[label];
+      const m = v === undefined ? undefined : idx.get(v);
+      if (!m) continue;
+      m.delete(k);
+      if (!m.size) idx.delete(v!);
+    }
+  }
+
+  /** The stored objects whose label `label` is `value`, if that label is indexed (else undefined: scan). */
+  byLabel(label: string, value: string): T[] | undefined {
+    const idx = this.indexes.get(label);
+    if (!idx) return undefined;
+    const m = idx.get(value);
+    return m ? [...m.values()] : [];
+  }
 
   on(h: Handler<T>): this {
     this.handlers.push(h);
@@ -108,13 +154,13 @@ export class Informer<T extends KubeObject = KubeObject> {
       const k = objectKey(o);
       seen.add(k);
       const old = this.store.get(k);
-      this.store.set(k, o);
+      this.put(k, o, old);
       if (!old) this.emit('add', o);
       else if (old.metadata.resourceVersion !== o.metadata.resourceVersion) this.emit('update', o, old);
     }
     for (const [k, old] of [...this.store]) {
       if (!seen.has(k)) {
-        this.store.delete(k);
+        this.remove(k, old);
         this.emit('delete', old);
       }
     }
@@ -151,10 +197,10 @@ export class Informer<T extends KubeObject = KubeObject> {
             const k = objectKey(o);
             const old = this.store.get(k);
             if (type === 'DELETED') {
-              this.store.delete(k);
+              if (old) this.remove(k, old);
               this.emit('delete', o);
             } else {
-              this.store.set(k, o);
+              this.put(k, o, old);
               this.emit(old ? 'update' : 'add', o, old);
             }
           },

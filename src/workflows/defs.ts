@@ -84,7 +84,7 @@ export interface Timing {
 
 export const defaultTiming: Timing = {
   quiescentPollMs: 60 * 60_000,
-  activePollMinMs: 2_000,
+  activePollMinMs: 15_000, // as src/config.ts (every recorded history carries its own timing)
   activePollMaxMs: 60_000,
   flapToleranceMs: 90_000,
   deletionTimeoutMs: 10 * 60_000,

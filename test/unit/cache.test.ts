@@ -136,6 +136,46 @@ describe('CachedReader', () => {
   });
 });
 
+describe('Informer label index', () => {
+  test('follows relists and watch events; the cache reads through it', async () => {
+    const ours = (name: string, u: string, rv = '1'): KubeObject => ({
+      metadata: { name, namespace: 'ns', labels: { m: 'ours', u }, resourceVersion: rv },
+    });
+    // A client that lists three objects, then streams a change, a move to another label value and a deletion.
+    let watched!: () => void;
+    const streamed = new Promise<void>((r) => (watched = r));
+    const client = {
+      async list() {
+        return { metadata: { resourceVersion: '1' }, items: [ours('h1', 'a'), ours('h2', 'a'), ours('h3', 'b')] };
+      },
+      async watch(_p: string, _o: unknown, on: (t: string, o: KubeObject) => void, signal: AbortSignal) {
+        on('MODIFIED', ours('h1', 'a', '2'));
+        on('MODIFIED', ours('h2', 'b', '3'));
+        on('DELETED', ours('h3', 'b', '4'));
+        on('ADDED', ours('h4', 'c', '5'));
+        watched();
+        await new Promise((r) => signal.addEventListener('abort', r));
+      },
+    } as unknown as KubeClient;
+    const inf = new Informer(client, paths.helmReleases(), { name: 'hr', labelSelector: 'm=ours', indexLabels: ['u'] });
+    await inf.start();
+    await streamed;
+    inf.stop();
+    const names = (v: string) => inf.byLabel('u', v)!.map((o) => `${o.metadata.name}@${o.metadata.resourceVersion}`);
+    assert.deepEqual(names('a'), ['h1@2']);
+    assert.deepEqual(names('b'), ['h2@3']);
+    assert.deepEqual(names('c'), ['h4@5']);
+    assert.deepEqual(names('zz'), []);
+    assert.equal(inf.byLabel('m', 'ours'), undefined, 'not an indexed label');
+    const reader = new CachedReader(api(), [inf]);
+    const listed = await reader.list(paths.helmReleases('ns'), 'm=ours,u=b');
+    assert.deepEqual(
+      listed.items.map((o) => o.metadata.name),
+      ['h2'],
+    );
+  });
+});
+
 describe('ContenderIndex', () => {
   const ssObj = (name: string, ns: string, cluster: string, rv = '1', self = false): KubeObject => ({
     apiVersion: 'k0rdent.mirantis.com/v1beta1',
