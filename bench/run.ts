@@ -153,7 +153,7 @@ async function main(): Promise<void> {
           windowMs: o.idleWindowMs,
           settleMs: o.idleSettleMs,
           sample: o.idleSample,
-          quiescentPollMs: durationMs(o.adapterFlags['quiescent-poll'] ?? '5m'),
+          quiescentPollMs: durationMs(o.adapterFlags['quiescent-poll'] ?? '1h'), // ksm-flux's default
         });
         json.idle = idleR;
         md.push(idleMarkdown(idleR, [l0, load1()]));

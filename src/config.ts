@@ -257,6 +257,15 @@ const options = {
     schema: z.coerce.number().int().min(0).max(100000).default(1000),
     help: 'worker workflow cache size',
   },
+  workflowThreads: {
+    flag: 'workflow-threads',
+    env: 'KSM_FLUX_WORKFLOW_THREADS',
+    // The SDK's default with a reused V8 context is one thread: every workflow activation of the worker runs on
+    // it. On 2 cores a second worker process converged 1,000 ServiceSets in 42 s instead of 52 s (bench scale):
+    // that one thread was the limit (bench --profile: it was busy for most of the run).
+    schema: z.coerce.number().int().min(1).max(32).default(2),
+    help: 'threads running workflow code in a worker',
+  },
   signalConcurrency: {
     flag: 'signal-concurrency',
     env: 'KSM_FLUX_SIGNAL_CONCURRENCY',

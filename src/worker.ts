@@ -157,6 +157,7 @@ export async function startWorker(
     // A pass's Kubernetes calls are local activities (src/workflows/serviceSet.ts): the same budget.
     maxConcurrentLocalActivityExecutions: cfg.maxConcurrentActivities,
     maxCachedWorkflows: cfg.maxCachedWorkflows,
+    workflowThreadPoolSize: cfg.workflowThreads,
     shutdownGraceTime: '10s',
   });
   log.info(

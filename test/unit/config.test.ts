@@ -49,6 +49,7 @@ describe('loadConfig', () => {
     assert.equal(c.deletionTimeout, '10m');
     assert.equal(c.maxConcurrentActivities, 50);
     assert.equal(c.maxCachedWorkflows, 1000);
+    assert.equal(c.workflowThreads, 2);
     assert.equal(c.signalConcurrency, 16);
     assert.equal(c.inCluster, false);
     assert.equal(c.metricsAddr, '0');
