@@ -261,8 +261,10 @@ const options = {
     flag: 'workflow-threads',
     env: 'KSM_FLUX_WORKFLOW_THREADS',
     // The SDK's default with a reused V8 context is one thread: every workflow activation of the worker runs on
-    // it. On 2 cores a second worker process converged 1,000 ServiceSets in 42 s instead of 52 s (bench scale):
-    // that one thread was the limit (bench --profile: it was busy for most of the run).
+    // it, and at 1,000 ServiceSets it was busy for 77 s of the worker's 158 s of CPU (bench --profile). A second
+    // thread lets workflow code use a second core. Measured on the 2-core bench machine, where the API server,
+    // etcd and Temporal share the same cores: 1,000 × 3 converged in 49.9 s with two threads, 51.7–57.7 s with one
+    // (within run-to-run noise there); a second worker process gave 42.4 s (bench/reports).
     schema: z.coerce.number().int().min(1).max(32).default(2),
     help: 'threads running workflow code in a worker',
   },
