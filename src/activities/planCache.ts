@@ -4,13 +4,13 @@
 // every input. Rendered values live only here, in the activity: the workflow gets digests.
 import crypto from 'node:crypto';
 import type { Service, ServiceTemplate } from '../api/k0rdent';
+import { Lru } from '../core/lru';
 import { planService, serviceType, type PlanContext, type PlanResult } from '../core/plan';
 import type { ResolvedValues } from '../core/values';
 import type { ObjectReader } from '../values/clusterObject';
 import { ValuesResolver } from '../values/resolve';
 
-const MAX_ENTRIES = 20_000;
-const cache = new Map<string, PlanResult>();
+const cache = new Lru<PlanResult>(20_000);
 export const planCacheStats = { hits: 0, misses: 0 };
 
 function keyOf(
@@ -53,14 +53,11 @@ export function planServiceCached(
   const hit = cache.get(key);
   if (hit) {
     planCacheStats.hits++;
-    cache.delete(key); // refresh its place in the LRU order
-    cache.set(key, hit);
     return hit;
   }
   planCacheStats.misses++;
   const r = planService(ctx, service, template, values);
-  cache.set(key, r);
-  if (cache.size > MAX_ENTRIES) cache.delete(cache.keys().next().value!);
+  cache.add(key, r);
   return r;
 }
 

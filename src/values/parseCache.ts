@@ -3,12 +3,10 @@
 // same result, so it is parsed once. Bounded by the total size of the texts it remembers. Results are shared:
 // callers must not mutate them.
 import crypto from 'node:crypto';
+import { Lru } from '../core/lru';
 import { parseValues, type ParseOptions, type ValuesResult } from '../core/values';
 
-const MAX_BYTES = 32 * 1024 * 1024;
-const MAX_ENTRIES = 5000;
-const memo = new Map<string, { r: ValuesResult; bytes: number }>();
-let bytes = 0;
+const memo = new Lru<ValuesResult>(5000, 32 * 1024 * 1024);
 export const parseCacheStats = { hits: 0, misses: 0 };
 
 /**
@@ -31,19 +29,11 @@ export function parseValuesCached(
   const hit = memo.get(key);
   if (hit) {
     parseCacheStats.hits++;
-    memo.delete(key); // LRU order
-    memo.set(key, hit);
-    return hit.r;
+    return hit;
   }
   parseCacheStats.misses++;
   const parsed = parseValues(src, opts);
   const r: ValuesResult = parsed.ok && opts.keepValues === false ? { ok: true, values: undefined } : parsed;
-  memo.set(key, { r, bytes: text.length });
-  bytes += text.length;
-  while (memo.size > MAX_ENTRIES || (bytes > MAX_BYTES && memo.size > 1)) {
-    const oldest = memo.keys().next().value!;
-    bytes -= memo.get(oldest)!.bytes;
-    memo.delete(oldest);
-  }
+  memo.add(key, r, text.length);
   return r;
 }

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { Lru } from '../core/lru';
 
 export interface RenderRequest {
   /** Appears in Go's messages ("template: NAME:LINE:COL: ..."). */
@@ -309,10 +310,7 @@ export async function warmUp(): Promise<void> {
 // Every observation of a settled ServiceSet renders its values again; the same template with the same context
 // gives the same output (and memoising keeps time- or random-based functions from churning the applied hash).
 // Bounded in entries and in bytes: outputs may be up to renderLimits.maxOutputBytes each.
-const MEMO_ENTRIES = 2000;
-const MEMO_BYTES = 32 * 1024 * 1024;
-const memo = new Map<string, RenderResult>();
-let memoBytes = 0;
+const memo = new Lru<RenderResult>(2000, 32 * 1024 * 1024);
 const sizeOf = (r: RenderResult) => (r.ok ? r.output.length : r.error.length);
 export const renderStats = { calls: 0, memoHits: 0 };
 
@@ -330,20 +328,10 @@ export async function renderTemplate(req: RenderRequest): Promise<RenderResult> 
   const hit = memo.get(key);
   if (hit) {
     renderStats.memoHits++;
-    memo.delete(key); // LRU order
-    memo.set(key, hit);
     return hit;
   }
   const r = await renderUncached(req);
-  if (!memo.has(key)) {
-    memo.set(key, r);
-    memoBytes += sizeOf(r);
-  }
-  while (memo.size > MEMO_ENTRIES || (memoBytes > MEMO_BYTES && memo.size > 1)) {
-    const oldest = memo.keys().next().value!;
-    memoBytes -= sizeOf(memo.get(oldest)!);
-    memo.delete(oldest);
-  }
+  memo.add(key, r, sizeOf(r));
   return r;
 }
 
