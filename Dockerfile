@@ -20,7 +20,7 @@ ARG GO_IMAGE=golang:1.26-bookworm
 # The values renderer: Go text/template + Sveltos' functions built to WebAssembly (src/values/wasm).
 FROM ${GO_IMAGE} AS render
 WORKDIR /src
-COPY scripts/build-render.sh ./scripts/
+COPY scripts/build-render.sh scripts/go-modules.sh ./scripts/
 COPY src/values/wasm ./src/values/wasm
 RUN bash scripts/build-render.sh --copy out/render.wasm
 

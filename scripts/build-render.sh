@@ -23,9 +23,15 @@ if command -v go >/dev/null 2>&1; then
   else
     t0=$SECONDS
     log "values renderer: building (GOOS=wasip1)…"
+    # Its go.mod and go.sum are the committed module graph: -mod=readonly downloads only what they name.
+    export GOWORK=off GOFLAGS=-mod=readonly GOTOOLCHAIN=local GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0
+    STATE=$(mktemp -d "${TMPDIR:-/tmp}/ksm-flux-render.XXXXXX")
+    trap 'rm -rf "$STATE" "$out.tmp"' EXIT
+    # shellcheck source=scripts/go-modules.sh
+    . "$REPO/scripts/go-modules.sh"
+    fetch_modules render "$SRC" src/values/wasm/go.mod . || exit 1
     mkdir -p "$out.tmp"
-    (cd "$SRC" && GOWORK=off GOFLAGS=-mod=mod GOTOOLCHAIN=local GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0 \
-      go build -buildmode=c-shared -trimpath -ldflags='-s -w' -o "$out.tmp/render.wasm" .)
+    (cd "$SRC" && GOPROXY=off go build -buildmode=c-shared -trimpath -ldflags='-s -w' -o "$out.tmp/render.wasm" .)
     rm -rf "$out" && mv "$out.tmp" "$out"
     log "values renderer: done in $((SECONDS - t0))s ($out)"
   fi

@@ -1,32 +1,21 @@
 #!/usr/bin/env bash
-# Builds the real servers ksm-flux tests and the demo run against, from Go module sources only,
-# into a cache outside the repo keyed by version. Anything already built is skipped.
-# Usage: scripts/build-tools.sh [k8s] [etcd] [temporal] [crds] [flux] [helm] [temporal-server] [kcm]   (default: k8s etcd temporal crds)
+# Builds the real servers ksm-flux tests and the demo run against, from Go module sources only, into a cache outside
+# the repo keyed by version. Anything already built is skipped.
+#
+# Nothing is resolved here: each tool builds from the module graph committed in tools/<component>/ (go.mod + go.sum,
+# written by scripts/pin-tools.sh) with -mod=readonly, and kcm from its source extract's own go.mod + go.sum. The
+# modules of every requested tool are downloaded first, all at once in the background, while the first tool compiles;
+# a compile starts once its downloads are in and runs with GOPROXY=off. A transient download error is retried with a
+# bounded backoff; a version the module proxy refuses (403/404/410) stops the build at once with one line naming the
+# module, the version and the file that pins it. A failed build leaves nothing in the cache.
+#
+# Usage: scripts/build-tools.sh [--fetch-only] [k8s] [etcd] [temporal] [crds] [flux] [helm] [temporal-server] [kcm]
+#        (default: k8s etcd temporal crds). --fetch-only downloads the modules of what is not built yet, and stops.
 set -euo pipefail
-
-K8S_VERSION=${K8S_VERSION:-1.36.3}
-ETCD_VERSION=${ETCD_VERSION:-3.6.16}
-TEMPORAL_CLI_VERSION=${TEMPORAL_CLI_VERSION:-1.5.1}
-HELM_CONTROLLER_VERSION=${HELM_CONTROLLER_VERSION:-1.6.3}
-KUSTOMIZE_CONTROLLER_VERSION=${KUSTOMIZE_CONTROLLER_VERSION:-1.9.4}
-SOURCE_CONTROLLER_VERSION=${SOURCE_CONTROLLER_VERSION:-1.9.4}
-KCM_VERSION=${KCM_VERSION:-1.9.0}
-HELM_VERSION=${HELM_VERSION:-3.19.0}
-# The production Temporal server for `testenv up --temporal postgres`: the server the dev server above embeds (CLI
-# v1.5.1 is server 1.29.1 with UI 2.42.1), built as a standalone server, its SQL schema tool and the Web UI server.
-TEMPORAL_SERVER_VERSION=${TEMPORAL_SERVER_VERSION:-1.29.1}
-TEMPORAL_UI_VERSION=${TEMPORAL_UI_VERSION:-2.42.1}
-# kcm's controller manager is built from a source extract (its module is not served by the Go module proxy); the
-# commit names the cache entry. The Cluster API Cluster CRD comes from that module's zip (kcm lists Clusters).
-KCM_COMMIT=${KCM_COMMIT:-8373a24}
-CAPI_VERSION=${CAPI_VERSION:-1.13.4}
-# Module versions a Flux controller build needs that the Go module proxy does not serve (403), each with the nearest
-# served stand-in; applied only while the original is unserved, and logged. The helm/v4 fork v4.2.4-flux.1 (a
-# pre-release of v4.2.4; it adds the HC#1545 fix) looks like a patched v4.2.3: v4.2.3's requirements fit HC v1.6.3's
-# go.mod exactly, v4.2.4's raise grpc/otel. pkg/artifact v0.18.2's go.mod differs from v0.18.1's only in the pkg/oci
-# version, which SC v1.9.4 requires itself anyway (its code diff is unseen).
-FLUX_SUBSTITUTES=${FLUX_SUBSTITUTES:-github.com/fluxcd/helm/v4@v4.2.4-flux.1=helm.sh/helm/v4@v4.2.3 github.com/fluxcd/pkg/artifact@v0.18.2=github.com/fluxcd/pkg/artifact@v0.18.1}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/tool-versions.sh
+. "$REPO/scripts/tool-versions.sh"
+TOOLS=${KSM_FLUX_TOOLS:-$REPO/tools}
 SHARED_CRDS=${KSM_FLUX_SHARED_CRDS:-$REPO/../shared/crds}
 # kcm's source extract lives in ../shared beside the clone (for a git worktree: beside the main checkout).
 kcm_src_default() {
@@ -37,289 +26,287 @@ kcm_src_default() {
 KCM_SRC=${KSM_FLUX_KCM_SRC:-$(kcm_src_default)}
 CACHE=${KSM_FLUX_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ksm-flux}
 
-export GOWORK=off GOFLAGS=-mod=mod GOTOOLCHAIN=local
+export GOWORK=off GOFLAGS=-mod=readonly GOTOOLCHAIN=local
+FETCH_ONLY=0
+if [ "${1:-}" = --fetch-only ]; then FETCH_ONLY=1; shift; fi
 mkdir -p "$CACHE"
-# One build at a time per cache (parallel test runs, CI and a developer share it).
-exec 9>"$CACHE/.build.lock"
-if ! flock -n 9; then printf '[build] waiting for another build using %s…\n' "$CACHE" >&2; flock 9; fi
+# One build at a time per cache (parallel test runs, CI and a developer share it). Downloads alone need no lock: the
+# module cache has its own.
+if [ $FETCH_ONLY -eq 0 ]; then
+  exec 9>"$CACHE/.build.lock"
+  if ! flock -n 9; then printf '[build] waiting for another build using %s…\n' "$CACHE" >&2; flock 9; fi
+fi
 log() { printf '[build %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-timed() { local name=$1; shift; local t0=$SECONDS; log "$name: building…"; "$@"; log "$name: done in $((SECONDS - t0))s"; }
-scratch() { mktemp -d "${TMPDIR:-/tmp}/ksm-flux-build.XXXXXX"; }
+STATE=$(mktemp -d "${TMPDIR:-/tmp}/ksm-flux-build.XXXXXX")
+# shellcheck source=scripts/go-modules.sh
+. "$REPO/scripts/go-modules.sh"
+PREFETCHES=()
+cleanup() {
+  local p
+  for p in "${PREFETCHES[@]}"; do kill "$p" 2>/dev/null || true; done
+  rm -rf "$STATE"
+}
+trap cleanup EXIT
 
+# The version tools/$1/go.mod requires of module $2.
+pinned() { awk -v m="$2" '($1 == m || ($1 == "require" && $2 == m)) { print ($1 == m ? $2 : $3); exit }' "$TOOLS/$1/go.mod"; }
+# Fails unless tools/$1/go.mod pins module $2 at $3 (a version asked for through the environment needs a new pin).
+check_pin() { # $1 component, $2 module, $3 version
+  local got; got=$(pinned "$1" "$2")
+  [ "$got" = "$3" ] || { log "$1: tools/$1/go.mod pins $2 ${got:-(nothing)}, not $3: run scripts/pin-tools.sh $1, review and commit tools/$1/"; exit 1; }
+}
+
+# Starts fetch_modules for $1 in the background (its messages go to $STATE/$1.fetch.log); modules() waits for it.
+declare -A FETCH_PID
+prefetch() { # same arguments as fetch_modules
+  fetch_modules "$@" >"$STATE/$1.fetch.log" 2>&1 &
+  FETCH_PID[$1]=$!
+  PREFETCHES+=($!)
+}
+modules() { # same arguments as fetch_modules
+  local pid=${FETCH_PID[$1]:-} t0=$SECONDS rc=0
+  if [ -z "$pid" ]; then fetch_modules "$@"; return; fi
+  wait "$pid" || rc=$?
+  unset "FETCH_PID[$1]"
+  cat "$STATE/$1.fetch.log" >&2
+  [ "$rc" -eq 0 ] || exit 1
+  [ $((SECONDS - t0)) -lt 2 ] || log "$1: waited $((SECONDS - t0))s for its module downloads"
+}
+
+# go build of one binary with GOPROXY=off (its modules are in), into $2.tmp then $2, counting compiled packages
+# against the list fetch_modules wrote (`go build -v` names each one it compiles), every 100, so that a long compile
+# shows progress. $1 label, $2 output file, $3 dir, then go build arguments.
+compile() {
+  local label=$1 bin=$2 dir=$3 t0=$SECONDS total=? n=0 line
+  shift 3
+  [ -f "$STATE/$label.deps" ] && total=$(wc -l <"$STATE/$label.deps")
+  log "$label: compiling (up to $total packages; cached ones are not counted)…"
+  mkdir -p "$(dirname "$bin")"
+  local rc
+  set +e
+  (cd "$dir" && GOPROXY=off CGO_ENABLED=0 go build -v -trimpath -o "$bin.tmp" "$@" 2>&1) |
+    while IFS= read -r line; do
+      # A bare import path is a package being compiled; anything else (errors) is shown as is.
+      if [[ $line =~ ^[A-Za-z0-9._~/+-]+$ ]]; then
+        n=$((n + 1))
+        if ((n % 100 == 0)); then log "$label: $n/$total packages compiled ($((SECONDS - t0))s)"; fi
+      else
+        printf '%s\n' "$line" >&2
+      fi
+    done
+  rc=${PIPESTATUS[0]}
+  set -e
+  [ "$rc" -eq 0 ] && [ -x "$bin.tmp" ] || { rm -f "$bin.tmp"; log "$label: build failed (go build exited $rc)"; exit 1; }
+  mv -f "$bin.tmp" "$bin"
+  log "$label: done in $((SECONDS - t0))s"
+}
+
+# --- the components: each has a `want_X` (what its build needs: prints nothing when cached) and a `build_X` ---
+
+K8S_OUT=$CACHE/kubernetes-v$K8S_VERSION
+k8s_missing() { local b; for b in kube-apiserver kube-controller-manager kubectl; do [ -x "$K8S_OUT/$b" ] || echo "$b"; done; }
+want_k8s() {
+  local b pkgs=()
+  for b in $(k8s_missing); do pkgs+=("k8s.io/kubernetes/cmd/$b"); done
+  [ ${#pkgs[@]} -eq 0 ] || echo k8s "$TOOLS/k8s" tools/k8s/go.mod "${pkgs[@]}"
+}
 build_k8s() {
-  local out="$CACHE/kubernetes-v$K8S_VERSION" bins=(kube-apiserver kube-controller-manager kubectl) missing=() b
-  for b in "${bins[@]}"; do [ -x "$out/$b" ] || missing+=("$b"); done
-  if [ ${#missing[@]} -eq 0 ]; then log "kubernetes v$K8S_VERSION: cached in $out"; return; fi
-  local w; w=$(scratch); mkdir -p "$out"
-  (
-    cd "$w" && go mod init local/kube-bins >/dev/null 2>&1
-    local gomod
-    gomod=$(go mod download -json "k8s.io/kubernetes@v$K8S_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\([^"]*\)".*/\1/p') || true
-    [ -n "$gomod" ] || { log "kubernetes v$K8S_VERSION: go mod download failed:"; go mod download -json "k8s.io/kubernetes@v$K8S_VERSION" >&2; exit 1; }
-    # The tag's go.mod requires staging modules at v0.0.0 and points them at ./staging; replace each with its published tag.
-    local n=0 m
-    for m in $(sed -n 's#^[[:space:]]*\(k8s\.io/[^ ]*\) => \./staging/.*#\1#p' "$gomod"); do
-      go mod edit -replace="$m=$m@v0.${K8S_VERSION#1.}"; n=$((n + 1))
-    done
-    log "kubernetes: $n staging replaces generated from the v$K8S_VERSION go.mod"
-    go mod edit -require="k8s.io/kubernetes@v$K8S_VERSION"
-    local pkgs=() b
-    for b in "${missing[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$b@v$K8S_VERSION"); done
-    go get "${pkgs[@]}" >/dev/null 2>&1 || go get "${pkgs[@]}"
-    local v=k8s.io/component-base/version minor
-    minor=$(cut -d. -f2 <<<"$K8S_VERSION")
-    local ld="-s -w -X $v.gitVersion=v$K8S_VERSION -X $v.gitMajor=1 -X $v.gitMinor=$minor -X $v.gitTreeState=clean"
-    for b in "${missing[@]}"; do
-      timed "$b v$K8S_VERSION" env CGO_ENABLED=0 go build -trimpath -tags=selinux,notest,grpcnotrace -ldflags "$ld" -o "$out/$b.tmp" "k8s.io/kubernetes/cmd/$b"
-      mv "$out/$b.tmp" "$out/$b"
-    done
-  )
-  rm -rf "$w"
+  local missing; missing=$(k8s_missing)
+  if [ -z "$missing" ]; then log "kubernetes v$K8S_VERSION: cached in $K8S_OUT"; return; fi
+  check_pin k8s k8s.io/kubernetes "v$K8S_VERSION"
+  # shellcheck disable=SC2046
+  modules $(want_k8s)
+  local v=k8s.io/component-base/version minor b
+  minor=$(cut -d. -f2 <<<"$K8S_VERSION")
+  local ld="-s -w -X $v.gitVersion=v$K8S_VERSION -X $v.gitMajor=1 -X $v.gitMinor=$minor -X $v.gitTreeState=clean"
+  for b in $missing; do
+    compile k8s "$K8S_OUT/$b" "$TOOLS/k8s" -tags=selinux,notest,grpcnotrace -ldflags "$ld" "k8s.io/kubernetes/cmd/$b"
+  done
 }
 
+ETCD_OUT=$CACHE/etcd-v$ETCD_VERSION
+want_etcd() { [ -x "$ETCD_OUT/etcd" ] || echo etcd "$TOOLS/etcd" tools/etcd/go.mod go.etcd.io/etcd/server/v3; }
 build_etcd() {
-  local out="$CACHE/etcd-v$ETCD_VERSION"
-  if [ -x "$out/etcd" ]; then log "etcd v$ETCD_VERSION: cached in $out"; return; fi
-  local w; w=$(scratch); mkdir -p "$out.tmp"
-  (
-    cd "$w" && go mod init local/etcd-bin >/dev/null 2>&1
-    go get "go.etcd.io/etcd/server/v3@v$ETCD_VERSION" >/dev/null 2>&1 || go get "go.etcd.io/etcd/server/v3@v$ETCD_VERSION"
-    timed "etcd v$ETCD_VERSION" env CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$out.tmp/etcd" go.etcd.io/etcd/server/v3
-  )
-  rm -rf "$w" "$out"; mv "$out.tmp" "$out"
+  if [ -x "$ETCD_OUT/etcd" ]; then log "etcd v$ETCD_VERSION: cached in $ETCD_OUT"; return; fi
+  check_pin etcd go.etcd.io/etcd/server/v3 "v$ETCD_VERSION"
+  # shellcheck disable=SC2046
+  modules $(want_etcd)
+  compile etcd "$ETCD_OUT/etcd" "$TOOLS/etcd" -ldflags "-s -w" go.etcd.io/etcd/server/v3
 }
 
+# The Temporal CLI and the standalone server share tools/temporal: one download, and the server's packages compile
+# once for both (the build list is the CLI's own, so the PostgreSQL server runs the code the dev server embeds).
+TEMPORAL_CLI_OUT=$CACHE/temporal-cli-v$TEMPORAL_CLI_VERSION
+want_temporal() { [ -x "$TEMPORAL_CLI_OUT/temporal" ] || echo temporal "$TOOLS/temporal" tools/temporal/go.mod github.com/temporalio/cli/cmd/temporal; }
 build_temporal() {
-  local out="$CACHE/temporal-cli-v$TEMPORAL_CLI_VERSION"
-  if [ -x "$out/temporal" ]; then log "temporal CLI v$TEMPORAL_CLI_VERSION: cached in $out"; return; fi
-  mkdir -p "$out.tmp"
-  timed "temporal CLI v$TEMPORAL_CLI_VERSION" env GOBIN="$out.tmp" CGO_ENABLED=0 go install -trimpath -ldflags "-s -w -X github.com/temporalio/cli/temporalcli.Version=$TEMPORAL_CLI_VERSION" "github.com/temporalio/cli/cmd/temporal@v$TEMPORAL_CLI_VERSION"
-  rm -rf "$out"; mv "$out.tmp" "$out"
+  if [ -x "$TEMPORAL_CLI_OUT/temporal" ]; then log "temporal CLI v$TEMPORAL_CLI_VERSION: cached in $TEMPORAL_CLI_OUT"; return; fi
+  check_pin temporal github.com/temporalio/cli "v$TEMPORAL_CLI_VERSION"
+  # shellcheck disable=SC2046
+  modules $(want_temporal)
+  compile temporal "$TEMPORAL_CLI_OUT/temporal" "$TOOLS/temporal" \
+    -ldflags "-s -w -X github.com/temporalio/cli/temporalcli.Version=$TEMPORAL_CLI_VERSION" github.com/temporalio/cli/cmd/temporal
 }
 
-# go.temporal.io/server and ui-server have no replace directives, so `go install pkg@version` builds them with
-# exactly their own go.mod's build list. The package main names (server, sql, server) are renamed on the way.
+TEMPORAL_SERVER_OUT=$CACHE/temporal-server-v$TEMPORAL_SERVER_VERSION
+temporal_server_missing() { local b; for b in temporal-server temporal-sql-tool temporal-ui-server; do [ -x "$TEMPORAL_SERVER_OUT/$b" ] || echo "$b"; done; }
+want_temporal_server() {
+  [ -z "$(temporal_server_missing)" ] ||
+    echo temporal-server "$TOOLS/temporal" tools/temporal/go.mod go.temporal.io/server/cmd/server go.temporal.io/server/cmd/tools/sql github.com/temporalio/ui-server/v2/cmd/server
+}
 build_temporal_server() {
-  local out="$CACHE/temporal-server-v$TEMPORAL_SERVER_VERSION" b
-  local bins=(temporal-server temporal-sql-tool temporal-ui-server) missing=0
-  for b in "${bins[@]}"; do [ -x "$out/$b" ] || missing=1; done
-  if [ $missing -eq 0 ]; then log "temporal server v$TEMPORAL_SERVER_VERSION: cached in $out"; return; fi
-  rm -rf "$out.tmp"; mkdir -p "$out.tmp/server" "$out.tmp/ui"
-  local s=go.temporal.io/server
-  timed "temporal server + sql tool v$TEMPORAL_SERVER_VERSION" env GOBIN="$out.tmp/server" CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" "$s/cmd/server@v$TEMPORAL_SERVER_VERSION" "$s/cmd/tools/sql@v$TEMPORAL_SERVER_VERSION"
-  timed "temporal Web UI server v$TEMPORAL_UI_VERSION" env GOBIN="$out.tmp/ui" CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" "github.com/temporalio/ui-server/v2/cmd/server@v$TEMPORAL_UI_VERSION"
-  mv "$out.tmp/server/server" "$out.tmp/temporal-server"
-  mv "$out.tmp/server/sql" "$out.tmp/temporal-sql-tool"
-  mv "$out.tmp/ui/server" "$out.tmp/temporal-ui-server"
-  rmdir "$out.tmp/server" "$out.tmp/ui"
-  echo "go.temporal.io/server v$TEMPORAL_SERVER_VERSION (cmd/server, cmd/tools/sql); github.com/temporalio/ui-server/v2 v$TEMPORAL_UI_VERSION (cmd/server)" >"$out.tmp/SOURCES"
-  rm -rf "$out"; mv "$out.tmp" "$out"
+  local missing; missing=$(temporal_server_missing)
+  if [ -z "$missing" ]; then log "temporal server v$TEMPORAL_SERVER_VERSION: cached in $TEMPORAL_SERVER_OUT"; return; fi
+  check_pin temporal go.temporal.io/server "v$TEMPORAL_SERVER_VERSION"
+  check_pin temporal github.com/temporalio/ui-server/v2 "v$TEMPORAL_UI_VERSION"
+  # shellcheck disable=SC2046
+  modules $(want_temporal_server)
+  local b
+  declare -A pkg=([temporal-server]=go.temporal.io/server/cmd/server [temporal-sql-tool]=go.temporal.io/server/cmd/tools/sql [temporal-ui-server]=github.com/temporalio/ui-server/v2/cmd/server)
+  for b in $missing; do compile temporal-server "$TEMPORAL_SERVER_OUT/$b" "$TOOLS/temporal" -ldflags "-s -w" "${pkg[$b]}"; done
+  echo "go.temporal.io/server v$TEMPORAL_SERVER_VERSION (cmd/server, cmd/tools/sql); github.com/temporalio/ui-server/v2 v$TEMPORAL_UI_VERSION (cmd/server); build list: tools/temporal/go.mod" >"$TEMPORAL_SERVER_OUT/SOURCES"
 }
 
-crd_dir() { # $1 module@version, $2 path in the module
-  local d; d=$(go mod download -json "$1" | sed -n 's/^[[:space:]]*"Dir": "\([^"]*\)".*/\1/p') || true
-  [ -n "$d" ] && [ -d "$d/$2" ] && echo "$d/$2"
+# The helm v3 CLI. Version ldflags as in its Makefile, including the Kubernetes version (client-go v0.N → 1.N) that
+# .Capabilities.KubeVersion and the linter default to.
+HELM_OUT=$CACHE/helm-v$HELM_VERSION
+want_helm() { [ -x "$HELM_OUT/helm" ] || echo helm "$TOOLS/helm" tools/helm/go.mod helm.sh/helm/v3/cmd/helm; }
+build_helm() {
+  if [ -x "$HELM_OUT/helm" ]; then log "helm v$HELM_VERSION: cached in $HELM_OUT"; return; fi
+  check_pin helm helm.sh/helm/v3 "v$HELM_VERSION"
+  # shellcheck disable=SC2046
+  modules $(want_helm)
+  local h=helm.sh/helm/v3 kminor
+  kminor=$(pinned helm k8s.io/client-go | sed -n 's#^v0\.\([0-9]*\)\..*#\1#p')
+  local ld="-s -w -X $h/internal/version.version=v$HELM_VERSION -X $h/internal/version.gitTreeState=clean"
+  [ -z "$kminor" ] || ld="$ld -X $h/pkg/lint/rules.k8sVersionMajor=1 -X $h/pkg/lint/rules.k8sVersionMinor=$kminor -X $h/pkg/chartutil.k8sVersionMajor=1 -X $h/pkg/chartutil.k8sVersionMinor=$kminor"
+  compile helm "$HELM_OUT/helm" "$TOOLS/helm" -ldflags "$ld" helm.sh/helm/v3/cmd/helm
 }
 
-fetch_crds() {
-  local out="$CACHE/crds-hc$HELM_CONTROLLER_VERSION-kc$KUSTOMIZE_CONTROLLER_VERSION-sc$SOURCE_CONTROLLER_VERSION-kcm$KCM_VERSION"
-  if [ -f "$out/.complete" ]; then log "CRDs: cached in $out"; return; fi
-  log "CRDs: fetching module zips…"
-  rm -rf "$out"; mkdir -p "$out"
-  local d
-  d=$(crd_dir "github.com/fluxcd/helm-controller@v$HELM_CONTROLLER_VERSION" config/crd/bases) || { log "CRDs: github.com/fluxcd/helm-controller@v$HELM_CONTROLLER_VERSION could not be downloaded"; exit 1; }
+# The three Flux controllers, each from its own tools/<name> (their replaces conflict, e.g. go-digest).
+FLUX_OUT=$CACHE/flux-hc$HELM_CONTROLLER_VERSION-kc$KUSTOMIZE_CONTROLLER_VERSION-sc$SOURCE_CONTROLLER_VERSION
+FLUX=("source-controller $SOURCE_CONTROLLER_VERSION" "kustomize-controller $KUSTOMIZE_CONTROLLER_VERSION" "helm-controller $HELM_CONTROLLER_VERSION")
+want_flux_controller() { [ -x "$FLUX_OUT/$1" ] || echo "$1" "$TOOLS/$1" "tools/$1/go.mod" "github.com/fluxcd/$1"; }
+build_flux() {
+  local c name ver
+  for c in "${FLUX[@]}"; do
+    read -r name ver <<<"$c"
+    if [ -x "$FLUX_OUT/$name" ]; then log "$name v$ver: cached in $FLUX_OUT"; continue; fi
+    check_pin "$name" "github.com/fluxcd/$name" "v$ver"
+    # shellcheck disable=SC2046
+    modules $(want_flux_controller "$name")
+    compile "$name" "$FLUX_OUT/$name" "$TOOLS/$name" -ldflags "-s -w" "github.com/fluxcd/$name"
+  done
+}
+
+# A module zip's directory, as pinned in tools/sources (checked against its go.sum).
+source_dir() { # $1 module path, $2 version, $3 path in the module
+  local d j try
+  check_pin sources "$1" "$2"
+  for try in 1 2 3; do
+    if j=$(cd "$TOOLS/sources" && go mod download -json "$1" 2>&1); then break; fi
+    [ "$try" -lt 3 ] || { log "sources: cannot download $1 $2: $(sed -n 's/^[[:space:]]*"Error": "\(.*\)",*$/\1/p' <<<"$j")"; exit 1; }
+    grep -qE '403 Forbidden|404 Not Found|410 Gone' <<<"$j" && { log "sources: the Go module proxy refuses $1 $2; tools/sources/go.mod pins it"; exit 1; }
+    sleep $((try * 5))
+  done
+  d=$(sed -n 's/^[[:space:]]*"Dir": "\([^"]*\)".*/\1/p' <<<"$j")
+  [ -n "$d" ] && [ -d "$d/$3" ] || { log "sources: $1 $2 has no $3"; exit 1; }
+  echo "$d/$3"
+}
+
+CRD_OUT=$CACHE/crds-hc$HELM_CONTROLLER_VERSION-kc$KUSTOMIZE_CONTROLLER_VERSION-sc$SOURCE_CONTROLLER_VERSION-kcm$KCM_VERSION
+build_crds() {
+  if [ -f "$CRD_OUT/.complete" ]; then log "CRDs: cached in $CRD_OUT"; return; fi
+  rm -rf "$CRD_OUT.tmp"; mkdir -p "$CRD_OUT.tmp"
+  local d r out=$CRD_OUT.tmp
+  d=$(source_dir github.com/fluxcd/helm-controller "v$HELM_CONTROLLER_VERSION" config/crd/bases)
   cp "$d/helm.toolkit.fluxcd.io_helmreleases.yaml" "$out/"
-  d=$(crd_dir "github.com/fluxcd/kustomize-controller@v$KUSTOMIZE_CONTROLLER_VERSION" config/crd/bases) || { log "CRDs: github.com/fluxcd/kustomize-controller@v$KUSTOMIZE_CONTROLLER_VERSION could not be downloaded"; exit 1; }
+  d=$(source_dir github.com/fluxcd/kustomize-controller "v$KUSTOMIZE_CONTROLLER_VERSION" config/crd/bases)
   cp "$d/kustomize.toolkit.fluxcd.io_kustomizations.yaml" "$out/"
-  d=$(crd_dir "github.com/fluxcd/source-controller@v$SOURCE_CONTROLLER_VERSION" config/crd/bases) || { log "CRDs: github.com/fluxcd/source-controller@v$SOURCE_CONTROLLER_VERSION could not be downloaded"; exit 1; }
+  d=$(source_dir github.com/fluxcd/source-controller "v$SOURCE_CONTROLLER_VERSION" config/crd/bases)
   for r in buckets externalartifacts gitrepositories helmcharts helmrepositories ocirepositories; do
     cp "$d/source.toolkit.fluxcd.io_$r.yaml" "$out/"
   done
-  echo "helm-controller v$HELM_CONTROLLER_VERSION, kustomize-controller v$KUSTOMIZE_CONTROLLER_VERSION, source-controller v$SOURCE_CONTROLLER_VERSION: Go module zips" >"$out/SOURCES"
-  if d=$(crd_dir "github.com/K0rdent/kcm@v$KCM_VERSION" templates/provider/kcm/templates/crds 2>/dev/null); then
-    echo "k0rdent kcm v$KCM_VERSION: Go module zip" >>"$out/SOURCES"
-  else
-    # The Go module proxy does not serve github.com/K0rdent/kcm; use the upstream copies kept in ../shared/crds.
-    d="$SHARED_CRDS/k0rdent"
-    [ -d "$d" ] || { log "CRDs: github.com/K0rdent/kcm@v$KCM_VERSION is not served and $d is missing"; exit 1; }
-    log "CRDs: github.com/K0rdent/kcm@v$KCM_VERSION is not served by the Go module proxy; using $d"
-    echo "k0rdent kcm: copies from shared/crds/k0rdent (kcm commit 8373a24; module not served)" >>"$out/SOURCES"
-  fi
+  echo "helm-controller v$HELM_CONTROLLER_VERSION, kustomize-controller v$KUSTOMIZE_CONTROLLER_VERSION, source-controller v$SOURCE_CONTROLLER_VERSION: Go module zips (tools/sources)" >"$out/SOURCES"
+  # The Go module proxy does not serve github.com/K0rdent/kcm; the upstream copies are kept in ../shared/crds.
+  d="$SHARED_CRDS/k0rdent"
+  [ -d "$d" ] || { log "CRDs: $d is missing (the kcm module is not served by the Go module proxy)"; exit 1; }
+  echo "k0rdent kcm: copies from shared/crds/k0rdent (kcm commit 8373a24; module not served)" >>"$out/SOURCES"
   for r in servicesets servicetemplates statemanagementproviders clusterdeployments multiclusterservices credentials; do
     cp "$d/k0rdent.mirantis.com_$r.yaml" "$out/"
   done
   chmod u+w "$out"/*.yaml
   touch "$out/.complete"
-  log "CRDs: $(ls "$out" | wc -l) files in $out"
+  rm -rf "$CRD_OUT" && mv "$out" "$CRD_OUT"
+  log "CRDs: $(ls "$CRD_OUT" | wc -l) files in $CRD_OUT"
 }
 
-# Non-local replace directives of a go.mod file, one "old[@v]=new@v" per line (the "=> ./dir" ones are skipped:
-# they point into the upstream checkout, which a module zip does not fully contain).
-gomod_replaces() {
-  awk '
-    function emit(s,   lr, l, r) {
-      sub(/\/\/.*/, "", s)
-      if (split(s, lr, "=>") != 2) return
-      split(lr[1], l, " "); split(lr[2], r, " ")
-      if (r[2] == "") return
-      print l[1] (l[2] == "" ? "" : "@" l[2]) "=" r[1] "@" r[2]
-    }
-    /^replace[[:space:]]*\(/ { blk = 1; next }
-    blk && /^[[:space:]]*\)/ { blk = 0; next }
-    blk { emit($0); next }
-    /^replace[[:space:]]/ { sub(/^replace[[:space:]]+/, ""); emit($0) }
-  ' "$1"
+# kcm's controller manager (k0rdent) from its source extract, with the extract's own go.mod and go.sum
+# (-mod=readonly), its 21 CRDs from the same source and the Cluster API Cluster CRD, into kcm-<commit>/.
+KCM_OUT=$CACHE/kcm-$KCM_COMMIT
+KCM_DIR=$STATE/kcm-src
+kcm_cached() { [ -x "$KCM_OUT/kcm-manager" ] && [ -f "$KCM_OUT/crds/.complete" ]; }
+want_kcm() {
+  kcm_cached && return
+  [ -f "$KCM_SRC" ] || { log "kcm $KCM_COMMIT: source extract $KCM_SRC is missing (set KSM_FLUX_KCM_SRC)"; exit 1; }
+  [ -d "$KCM_DIR" ] || { mkdir -p "$KCM_DIR.tmp" && tar xzf "$KCM_SRC" -C "$KCM_DIR.tmp" && mv "$KCM_DIR.tmp" "$KCM_DIR"; }
+  echo kcm "$KCM_DIR" "$(basename "$KCM_SRC"):go.mod" ./cmd/
 }
-
-# "path version" of every require line of a go.mod file.
-gomod_requires() {
-  awk '
-    /^require[[:space:]]*\(/ { blk = 1; next }
-    blk && /^[[:space:]]*\)/ { blk = 0; next }
-    blk && NF >= 2 { print $1, $2; next }
-    /^require[[:space:]]/ && $2 != "(" { print $2, $3 }
-  ' "$1"
-}
-
-gomod_file() { # $1 module@version: downloads it, prints the path of its go.mod
-  local j
-  j=$(go mod download -json "$1") || { log "cannot download $1: $(sed -n 's/^[[:space:]]*"Error": "\(.*\)",*$/\1/p' <<<"$j")"; return 1; }
-  sed -n 's/^[[:space:]]*"GoMod": "\([^"]*\)".*/\1/p' <<<"$j"
-}
-served() { go mod download -json "$1" >/dev/null 2>&1; } # $1 module@version
-substitute() { local r; for r in $FLUX_SUBSTITUTES; do [ "${r%%=*}" != "$1" ] || echo "${r#*=}"; done; }
-
-# One Flux controller, built as a dependency of its own throwaway module (each gets its own, since their replaces
-# conflict, e.g. go-digest) with the upstream go.mod's non-local replaces copied in, so the build list matches
-# upstream's. `go install …@v` refuses modules with replaces, and the module zip lacks ./api.
-build_flux_controller() { # $1 output dir, $2 name, $3 version
-  local bin="$1/$2" mod="github.com/fluxcd/$2" ver="v$3"
-  if [ -x "$bin" ]; then log "$2 $ver: cached in $1"; return; fi
-  local w; w=$(scratch)
-  (
-    trap 'rm -rf "$w"' EXIT # also when a step fails (set -e ends the subshell)
-    cd "$w" && go mod init "local/$2-bin" >/dev/null 2>&1
-    local gomod r to sub
-    gomod=$(gomod_file "$mod@$ver")
-    for r in $(gomod_replaces "$gomod"); do
-      to=${r#*=}
-      if ! served "$to"; then
-        sub=$(substitute "$to")
-        [ -n "$sub" ] || { log "$2 $ver: replace target $to is not served by the Go module proxy and has no substitute"; exit 1; }
-        log "$2 $ver: WARNING replace target $to is not served; using $sub instead (FLUX_SUBSTITUTES)"
-        r="${r%%=*}=$sub"
-      fi
-      go mod edit -replace="$r"; log "$2 $ver: replace ${r/=/ => } (from its go.mod)"
-    done
-    # Required versions that are not served get their stand-in, for that version only.
-    for r in $FLUX_SUBSTITUTES; do
-      to=${r%%=*}
-      gomod_requires "$gomod" | grep -qxF "${to%@*} ${to#*@}" || continue
-      served "$to" && continue
-      go mod edit -replace="$r"; log "$2 $ver: WARNING requires $to, which is not served; replace ${r/=/ => } (FLUX_SUBSTITUTES)"
-    done
-    go get "$mod@$ver" >/dev/null 2>&1 || go get "$mod@$ver"
-    # Every module the upstream go.mod requires must be selected at the same version here.
-    local diff
-    diff=$(go list -m -f '{{.Path}} {{.Version}}' all | awk 'NR == FNR { want[$1] = $2; next } ($1 in want) && want[$1] != $2 { print $1 " " want[$1] " -> " $2 }' <(gomod_requires "$gomod") -)
-    if [ -n "$diff" ]; then log "$2 $ver: build list differs from upstream go.mod:"; printf '  %s\n' "$diff" >&2; else log "$2 $ver: build list matches the upstream go.mod"; fi
-    timed "$2 $ver" env CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$bin.tmp" "$mod"
-  )
-  rm -rf "$w"; mv -f "$bin.tmp" "$bin"
-}
-
-build_flux() {
-  local out="$CACHE/flux-hc$HELM_CONTROLLER_VERSION-kc$KUSTOMIZE_CONTROLLER_VERSION-sc$SOURCE_CONTROLLER_VERSION"
-  mkdir -p "$out"
-  build_flux_controller "$out" source-controller "$SOURCE_CONTROLLER_VERSION"
-  build_flux_controller "$out" kustomize-controller "$KUSTOMIZE_CONTROLLER_VERSION"
-  build_flux_controller "$out" helm-controller "$HELM_CONTROLLER_VERSION"
-}
-
-# The helm v3 CLI; its go.mod has no replaces, so `go install` works. Version ldflags as in its Makefile, including
-# the Kubernetes version (client-go v0.N → 1.N) that .Capabilities.KubeVersion and the linter default to.
-build_helm() {
-  local out="$CACHE/helm-v$HELM_VERSION"
-  if [ -x "$out/helm" ]; then log "helm v$HELM_VERSION: cached in $out"; return; fi
-  local gomod kminor
-  gomod=$(gomod_file "helm.sh/helm/v3@v$HELM_VERSION")
-  kminor=$(gomod_requires "$gomod" | sed -n 's#^k8s\.io/client-go v0\.\([0-9]*\)\..*#\1#p')
-  local h=helm.sh/helm/v3
-  local ld="-s -w -X $h/internal/version.version=v$HELM_VERSION -X $h/internal/version.gitTreeState=clean"
-  [ -z "$kminor" ] || ld="$ld -X $h/pkg/lint/rules.k8sVersionMajor=1 -X $h/pkg/lint/rules.k8sVersionMinor=$kminor -X $h/pkg/chartutil.k8sVersionMajor=1 -X $h/pkg/chartutil.k8sVersionMinor=$kminor"
-  mkdir -p "$out.tmp"
-  timed "helm v$HELM_VERSION" env GOBIN="$out.tmp" CGO_ENABLED=0 go install -trimpath -ldflags "$ld" "helm.sh/helm/v3/cmd/helm@v$HELM_VERSION"
-  rm -rf "$out"; mv "$out.tmp" "$out"
-}
-
-# Runs a command in the background and logs every 30 s that it is still running (for long silent steps).
-with_heartbeat() { # $1 what, then the command
-  local what=$1; shift
-  "$@" &
-  local pid=$! t0=$SECONDS
-  while kill -0 "$pid" 2>/dev/null; do
-    sleep 1
-    if (((SECONDS - t0) % 30 == 0)) && kill -0 "$pid" 2>/dev/null; then log "$what: still running ($((SECONDS - t0))s)"; fi
-  done
-  wait "$pid"
-}
-
-# kcm's controller manager (k0rdent), its 21 CRDs from the same source, and the Cluster API Cluster CRD, into
-# kcm-<commit>/{kcm-manager,crds/}. `go build -v` names each package it compiles; we report a count against the
-# total so that the 4–5 min cold build shows progress.
 build_kcm() {
-  local out="$CACHE/kcm-$KCM_COMMIT"
-  if [ -x "$out/kcm-manager" ] && [ -f "$out/crds/.complete" ]; then log "kcm $KCM_COMMIT: cached in $out"; return; fi
-  [ -f "$KCM_SRC" ] || { log "kcm $KCM_COMMIT: source tarball $KCM_SRC is missing (set KSM_FLUX_KCM_SRC)"; exit 1; }
-  local w; w=$(scratch)
-  rm -rf "$out.tmp"; mkdir -p "$out.tmp/crds"
-  (
-    trap 'rm -rf "$w"' EXIT
-    tar xzf "$KCM_SRC" -C "$w"
-    local n
-    cp "$w"/templates/provider/kcm/templates/crds/*.yaml "$out.tmp/crds/"
-    n=$(find "$out.tmp/crds" -name '*.yaml' | wc -l)
-    [ "$n" -eq 21 ] || log "kcm $KCM_COMMIT: WARNING expected 21 kcm CRDs in the source, found $n"
-    local d
-    d=$(crd_dir "sigs.k8s.io/cluster-api@v$CAPI_VERSION" config/crd/bases) || { log "kcm: sigs.k8s.io/cluster-api@v$CAPI_VERSION could not be downloaded"; exit 1; }
-    cp "$d/cluster.x-k8s.io_clusters.yaml" "$out.tmp/crds/"
-    chmod u+w "$out.tmp/crds"/*.yaml
-    printf 'kcm %s: 21 CRDs from %s\nsigs.k8s.io/cluster-api v%s: Cluster CRD from its Go module zip\n' "$KCM_COMMIT" "$(basename "$KCM_SRC")" "$CAPI_VERSION" >"$out.tmp/crds/SOURCES"
-    touch "$out.tmp/crds/.complete"
-    log "kcm $KCM_COMMIT: $n kcm CRDs + the Cluster API Cluster CRD (v$CAPI_VERSION)"
-    cd "$w"
-    local total
-    # Listing the manager's packages downloads exactly the modules it needs (~140 on a cold module cache).
-    timed "kcm $KCM_COMMIT: modules" with_heartbeat "kcm modules" sh -c 'go list -deps ./cmd/ >"$1"' _ "$w/.deps"
-    total=$(wc -l <"$w/.deps")
-    log "kcm $KCM_COMMIT: compiling up to $total packages (already-built ones are skipped and not counted)…"
-    local ld="-s -w -X github.com/K0rdent/kcm/internal/build.Name=kcm -X github.com/K0rdent/kcm/internal/build.Commit=$KCM_COMMIT"
-    kcm_go_build() {
-      local n=0 t0=$SECONDS line
-      env CGO_ENABLED=0 go build -v -trimpath -ldflags "$ld" -o "$out.tmp/kcm-manager" ./cmd/ 2>&1 |
-        while IFS= read -r line; do
-          # A bare import path is a package being compiled; anything else (errors) is shown as is.
-          if [[ $line =~ ^[A-Za-z0-9._~/+-]+$ ]]; then
-            n=$((n + 1))
-            if ((n % 100 == 0)); then log "kcm: $n/$total packages compiled ($((SECONDS - t0))s)"; fi
-          else
-            printf '%s\n' "$line" >&2
-          fi
-        done
-    }
-    timed "kcm $KCM_COMMIT: kcm-manager" kcm_go_build
-    [ -x "$out.tmp/kcm-manager" ] || { log "kcm $KCM_COMMIT: build produced no binary"; exit 1; }
-  )
-  rm -rf "$out"; mv "$out.tmp" "$out"
+  if kcm_cached; then log "kcm $KCM_COMMIT: cached in $KCM_OUT"; return; fi
+  local args; args=$(want_kcm)
+  rm -rf "$KCM_OUT.tmp"; mkdir -p "$KCM_OUT.tmp/crds"
+  local n d
+  cp "$KCM_DIR"/templates/provider/kcm/templates/crds/*.yaml "$KCM_OUT.tmp/crds/"
+  n=$(find "$KCM_OUT.tmp/crds" -name '*.yaml' | wc -l)
+  [ "$n" -eq 21 ] || log "kcm $KCM_COMMIT: WARNING expected 21 kcm CRDs in the source, found $n"
+  d=$(source_dir sigs.k8s.io/cluster-api "v$CAPI_VERSION" config/crd/bases)
+  cp "$d/cluster.x-k8s.io_clusters.yaml" "$KCM_OUT.tmp/crds/"
+  chmod u+w "$KCM_OUT.tmp/crds"/*.yaml
+  printf 'kcm %s: 21 CRDs from %s\nsigs.k8s.io/cluster-api v%s: Cluster CRD from its Go module zip\n' "$KCM_COMMIT" "$(basename "$KCM_SRC")" "$CAPI_VERSION" >"$KCM_OUT.tmp/crds/SOURCES"
+  touch "$KCM_OUT.tmp/crds/.complete"
+  log "kcm $KCM_COMMIT: $n kcm CRDs + the Cluster API Cluster CRD (v$CAPI_VERSION)"
+  # shellcheck disable=SC2086
+  modules $args
+  compile kcm "$KCM_OUT.tmp/kcm-manager" "$KCM_DIR" \
+    -ldflags "-s -w -X github.com/K0rdent/kcm/internal/build.Name=kcm -X github.com/K0rdent/kcm/internal/build.Commit=$KCM_COMMIT" ./cmd/
+  rm -rf "$KCM_OUT"; mv "$KCM_OUT.tmp" "$KCM_OUT"
 }
 
 targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=(k8s etcd temporal crds)
+for t in "${targets[@]}"; do
+  case $t in k8s | etcd | temporal | crds | flux | helm | kcm | temporal-server) ;; *) echo "unknown target $t" >&2; exit 2 ;; esac
+done
 T0=$SECONDS
+# Every download up front, in the background: downloads are network-bound, compiles CPU-bound. The first target's
+# modules are fetched in the foreground by its own build.
+first=1
 for t in "${targets[@]}"; do
   case $t in
-    k8s) build_k8s ;; etcd) build_etcd ;; temporal) build_temporal ;; crds) fetch_crds ;; flux) build_flux ;; helm) build_helm ;; kcm) build_kcm ;;
-    temporal-server) build_temporal_server ;;
-    *) echo "unknown target $t" >&2; exit 2 ;;
+    k8s) w=$(want_k8s) ;; etcd) w=$(want_etcd) ;; temporal) w=$(want_temporal) ;; helm) w=$(want_helm) ;;
+    temporal-server) w=$(want_temporal_server) ;; kcm) w=$(want_kcm) ;; crds) w= ;;
+    flux) w=; for c in "${FLUX[@]}"; do
+      read -r name _ <<<"$c"; fw=$(want_flux_controller "$name")
+      # shellcheck disable=SC2086
+      [ -z "$fw" ] || { [ $first -eq 1 ] && [ $FETCH_ONLY -eq 0 ] && first=0 || prefetch $fw; }
+    done ;;
+  esac
+  [ -n "$w" ] || continue
+  # shellcheck disable=SC2086
+  if [ $first -eq 1 ] && [ $FETCH_ONLY -eq 0 ]; then first=0; else prefetch $w; fi
+done
+if [ $FETCH_ONLY -eq 1 ]; then
+  rc=0
+  for label in "${!FETCH_PID[@]}"; do
+    wait "${FETCH_PID[$label]}" || rc=1
+    grep -v 'downloading the modules' "$STATE/$label.fetch.log" >&2 || true
+  done
+  log "modules of ${targets[*]}: $([ $rc -eq 0 ] && echo in || echo 'NOT all in') after $((SECONDS - T0))s"
+  exit $rc
+fi
+for t in "${targets[@]}"; do
+  case $t in
+    k8s) build_k8s ;; etcd) build_etcd ;; temporal) build_temporal ;; crds) build_crds ;; flux) build_flux ;; helm) build_helm ;;
+    kcm) build_kcm ;; temporal-server) build_temporal_server ;;
   esac
 done
 log "all done in $((SECONDS - T0))s (cache: $CACHE)"

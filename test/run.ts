@@ -16,7 +16,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { bundleTo } from '../scripts/bundle-workflows';
-import { ensureBuilt } from '../src/testenv/build';
+import { ensureBuilt, suiteTargets } from '../src/testenv/build';
 import { stop, type Started } from '../src/testenv/proc';
 import { down, envOf, up } from '../src/testenv/testenv';
 
@@ -185,19 +185,7 @@ async function main() {
     const kcm = phases.some((p) => p.kcm);
     // The demo's e2e test runs the real kcm too: an e2e run builds it either way.
     await ensureBuilt(
-      e2e
-        ? [
-            'crds',
-            'etcd',
-            'k8s',
-            'temporal',
-            'render',
-            'flux',
-            'helm',
-            ...(kcm || argv.includes('--e2e') ? (['kcm'] as const) : []),
-          ]
-        : // temporal-server: test/integration/temporal-postgres.test.ts runs the adapter on the production server.
-          ['crds', 'etcd', 'k8s', 'temporal', 'temporal-server', 'render'],
+      e2e ? suiteTargets.e2e.filter((t) => t !== 'kcm' || kcm || argv.includes('--e2e')) : suiteTargets.integration,
     );
   }
   // The values renderer (WebAssembly) is needed by unit tests too.

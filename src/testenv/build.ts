@@ -9,6 +9,13 @@ import { toolPaths } from './versions';
 /** `render` is the values renderer (WebAssembly, scripts/build-render.sh); the rest come from build-tools.sh. */
 export type BuildTarget = 'k8s' | 'etcd' | 'temporal' | 'crds' | 'flux' | 'helm' | 'temporal-server' | 'kcm' | 'render';
 export const baseTargets: BuildTarget[] = ['crds', 'etcd', 'k8s', 'temporal', 'render'];
+/** What each phase of the test suite runs against (test/run.ts, test/all.ts). */
+export const suiteTargets = {
+  /** temporal-server: test/integration/temporal-postgres.test.ts runs the adapter on the production server. */
+  integration: [...baseTargets, 'temporal-server'] as BuildTarget[],
+  /** The Flux controllers, helm for the chart repositories, and kcm (the demo's e2e test runs the real kcm too). */
+  e2e: [...baseTargets, 'flux', 'helm', 'kcm'] as BuildTarget[],
+};
 
 function renderBuilt(): boolean {
   try {
@@ -50,6 +57,31 @@ export async function build(targets: BuildTarget[] = baseTargets): Promise<void>
   if (targets.includes('render')) await runScript('build-render.sh', []);
   const still = missingTargets(targets);
   if (still.length) throw new Error(`build finished but ${still.join(', ')} is still missing from the cache`);
+}
+
+/**
+ * Runs scripts/build-tools.sh for the given tools in the background, its output to `logFile`: `nice` 19, so that
+ * it compiles only on what the foreground leaves idle; `fetchOnly` downloads their modules and stops. Resolves to
+ * the exit code.
+ */
+export function buildInBackground(
+  targets: BuildTarget[],
+  logFile: string,
+  opts: { fetchOnly?: boolean } = {},
+): Promise<number> {
+  const tools = targets.filter((t) => t !== 'render');
+  const args = [
+    path.join(repoRoot, 'scripts', 'build-tools.sh'),
+    ...(opts.fetchOnly ? ['--fetch-only'] : []),
+    ...tools,
+  ];
+  const out = fs.openSync(logFile, 'a');
+  const child = spawn('nice', ['-n', '19', 'bash', ...args], { stdio: ['ignore', out, out] });
+  fs.closeSync(out);
+  return new Promise((resolve) => {
+    child.on('error', () => resolve(1));
+    child.on('exit', (code) => resolve(code ?? 1));
+  });
 }
 
 function runScript(name: string, args: string[]): Promise<void> {

@@ -2,13 +2,13 @@
 // custom replicas, deploy/ksm-flux.yaml kept equal to the default rendering, no RBAC wildcard, and every
 // rendered object accepted by the real API server through server-side apply.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { KubeError } from '../../src/kube/client';
 import { requiredPermissions } from '../../src/rbac';
 import { ensureBuilt } from '../../src/testenv/build';
+import { pinnedSourceDir, pinnedSourceVersion } from '../../src/testenv/pinnedSources';
 import { CHART_KUSTOMIZE_CONTROLLER_ARGS } from '../../src/testenv/fluxModes';
 import { toolPaths, versions } from '../../src/testenv/versions';
 import YAML from 'yaml';
@@ -436,15 +436,9 @@ describe('chart charts/ksm-flux (real helm)', () => {
     }
 
     // RBAC: at least what kustomize-controller declares it needs (config/rbac/role.yaml of its module zip).
-    const mod = `github.com/fluxcd/kustomize-controller@v${versions.kustomizeController}`;
-    const dir = (
-      JSON.parse(
-        execFileSync('go', ['mod', 'download', '-json', mod], {
-          encoding: 'utf8',
-          env: { ...process.env, GOFLAGS: '-mod=mod', GOWORK: 'off' },
-        }),
-      ) as { Dir: string }
-    ).Dir;
+    const mod = 'github.com/fluxcd/kustomize-controller';
+    assert.equal(pinnedSourceVersion(mod), `v${versions.kustomizeController}`, 'tools/sources pins the built version');
+    const dir = await pinnedSourceDir(mod);
     const upstream = YAML.parse(fs.readFileSync(path.join(dir, 'config', 'rbac', 'role.yaml'), 'utf8')) as {
       rules: Rule[];
     };

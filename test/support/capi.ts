@@ -1,25 +1,12 @@
-// The Cluster API Cluster CRD, from the sigs.k8s.io/cluster-api Go module zip (the version kcm's tests use),
+// The Cluster API Cluster CRD, from the sigs.k8s.io/cluster-api Go module zip pinned in tools/sources (the version kcm requires),
 // installed into the test API server: values templates read the CAPI Cluster as `.Cluster`.
-import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { installCrds } from '../../src/testenv/crds';
+import { pinnedSourceDir } from '../../src/testenv/pinnedSources';
 import type { KubeClient } from '../../src/kube/client';
 
-export const CAPI_VERSION = '1.13.4';
-/** The libsveltos version Sveltos' addon-controller uses (its go.mod). */
-export const LIBSVELTOS_VERSION = '1.14.0';
-
-async function moduleDir(mod: string): Promise<string> {
-  const { stdout } = await promisify(execFile)('go', ['mod', 'download', '-json', mod], {
-    env: { ...process.env, GOFLAGS: '-mod=mod', GOWORK: 'off', PATH: `${process.env.PATH}:/usr/local/go/bin` },
-    cwd: '/',
-  });
-  return (JSON.parse(stdout) as { Dir: string }).Dir;
-}
-
 export async function installCapiClusterCrd(kube: KubeClient): Promise<void> {
-  const dir = await moduleDir(`sigs.k8s.io/cluster-api@v${CAPI_VERSION}`);
+  const dir = await pinnedSourceDir('sigs.k8s.io/cluster-api');
   await installCrds(
     kube,
     path.join(dir, 'config', 'crd', 'bases'),
@@ -27,9 +14,9 @@ export async function installCapiClusterCrd(kube: KubeClient): Promise<void> {
   );
 }
 
-/** Sveltos' SveltosCluster CRD (libsveltos module zip): adopted clusters and the management cluster mgmt/mgmt. */
+/** Sveltos' SveltosCluster CRD (libsveltos module zip, the version Sveltos' addon-controller uses): adopted clusters and the management cluster mgmt/mgmt. */
 export async function installSveltosClusterCrd(kube: KubeClient): Promise<void> {
-  const dir = await moduleDir(`github.com/projectsveltos/libsveltos@v${LIBSVELTOS_VERSION}`);
+  const dir = await pinnedSourceDir('github.com/projectsveltos/libsveltos');
   await installCrds(
     kube,
     path.join(dir, 'config', 'crd', 'bases'),
