@@ -75,7 +75,13 @@ async function main() {
     void buildInBackground(e2eMissing, path.join(root, 'test-artifacts', 'fetch-e2e-modules.log'), { fetchOnly: true });
   }
   const lintOk = await checks();
-  await ensureBuilt(suiteTargets.integration);
+  try {
+    await ensureBuilt(suiteTargets.integration);
+  } catch (e) {
+    process.stderr.write(`[test:all] building the integration tools failed: ${(e as Error).message}\n`);
+    process.stdout.write('\n0 passed, 1 failed\n');
+    process.exit(1);
+  }
   process.stderr.write(`[test:all] integration tools in at ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
   e2eToolsInBackground(t0);
   const a = await phase('unit + replay + integration', []);

@@ -11,8 +11,11 @@ export type BuildTarget = 'k8s' | 'etcd' | 'temporal' | 'crds' | 'flux' | 'helm'
 export const baseTargets: BuildTarget[] = ['crds', 'etcd', 'k8s', 'temporal', 'render'];
 /** What each phase of the test suite runs against (test/run.ts, test/all.ts). */
 export const suiteTargets = {
-  /** temporal-server: test/integration/temporal-postgres.test.ts runs the adapter on the production server. */
-  integration: [...baseTargets, 'temporal-server'] as BuildTarget[],
+  /**
+   * temporal-server: test/integration/temporal-postgres.test.ts runs the adapter on the production server; helm:
+   * the chart, RBAC, codec and external-Temporal tests render the chart.
+   */
+  integration: [...baseTargets, 'temporal-server', 'helm'] as BuildTarget[],
   /** The Flux controllers, helm for the chart repositories, and kcm (the demo's e2e test runs the real kcm too). */
   e2e: [...baseTargets, 'flux', 'helm', 'kcm'] as BuildTarget[],
 };
