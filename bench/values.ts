@@ -4,7 +4,7 @@
 // module (compile + instantiate) in a fresh process.
 // Usage: npx tsx bench/values.ts [--iterations 2000]
 import { parseArgs } from '../src/args';
-import { parseValues } from '../src/core/values';
+import { parseValues } from '../src/values/parse';
 import { ensureBuilt } from '../src/testenv/build';
 import { renderTemplate, renderUncached, warmUp, type RenderContext } from '../src/values/render';
 

@@ -5,7 +5,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 
 export async function bundleTo(outFile: string): Promise<void> {
   const { code } = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../src/workflows'),
+    workflowsPath: require.resolve('../src/workflow'),
     logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
   });
   fs.mkdirSync(path.dirname(outFile), { recursive: true });

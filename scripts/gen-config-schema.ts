@@ -1,9 +1,9 @@
-// Writes the provider config JSON Schema (generated from the zod schema in src/core/providerConfig.ts) where it
+// Writes the provider config JSON Schema (generated from the zod schema in src/plan/providerConfig.ts) where it
 // ships: the chart (charts/ksm-flux/files/, published as a ConfigMap) and deploy/. test/unit/configSchema.test.ts
 // fails when a copy is stale; then run `npx tsx scripts/gen-config-schema.ts` and `npx tsx scripts/render-deploy.ts`.
 import fs from 'node:fs';
 import path from 'node:path';
-import { providerConfigJsonSchemaText } from '../src/core/configSchema';
+import { providerConfigJsonSchemaText } from '../src/plan/configSchema';
 
 const root = path.resolve(__dirname, '..');
 export const schemaFiles = [

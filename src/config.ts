@@ -2,10 +2,10 @@
 // with a message naming the flag and its variable).
 import fs from 'node:fs';
 import { z } from 'zod';
-import { TASK_QUEUE } from './api/constants';
-import { DURATION_PATTERN, parseDuration } from './core/duration';
-import { DEFAULT_FLUX_MODE, FLUX_MODES } from './core/fluxMode';
-import type { Timing } from './workflows/defs';
+import { TASK_QUEUE } from './workflow/constants';
+import { DURATION_PATTERN, parseDuration } from './util/duration';
+import { DEFAULT_FLUX_MODE, FLUX_MODES } from './workflow/fluxMode';
+import type { Timing } from './workflow/defs';
 
 const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 

@@ -1,6 +1,6 @@
 // Prometheus metrics of the watcher and worker. Workflows report through a sink (no I/O in workflow code).
 import client from 'prom-client';
-import type { ServiceState } from './api/constants';
+import type { ServiceState } from './workflow/constants';
 
 export const registry = new client.Registry();
 client.collectDefaultMetrics({ register: registry, prefix: 'ksm_flux_' });

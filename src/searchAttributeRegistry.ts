@@ -1,11 +1,11 @@
-// Makes sure the Temporal namespace knows ksm-flux's search attributes (src/core/searchAttributes) before the
+// Makes sure the Temporal namespace knows ksm-flux's search attributes (src/workflow/searchAttributes) before the
 // watcher starts workflows with them and the worker upserts them: a start or an upsert naming an unknown attribute
 // is refused by the server, which would leave every ServiceSet workflow unable to start or stuck retrying its task.
 // Registering is idempotent, so every watcher and worker does it at start; where the adapter's credentials may not
 // use the operator API (Temporal Cloud), an operator registers them once and the adapter only checks.
 import type { Client } from '@temporalio/client';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
-import { SEARCH_ATTRIBUTES } from './core/searchAttributes';
+import { SEARCH_ATTRIBUTES } from './workflow/searchAttributes';
 import type { Logger } from './log';
 
 const ALREADY_EXISTS = 6;

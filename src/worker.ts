@@ -7,7 +7,7 @@ import { createActivities } from './activities';
 import { ownershipChecker, serviceSetSource, type Deps } from './activities/deps';
 import { dataConverterOf } from './codec/dataConverter';
 import type { Config } from './config';
-import { LABEL_MANAGED_BY, LABEL_SERVICESET_UID, MANAGED_BY } from './api/constants';
+import { LABEL_MANAGED_BY, LABEL_SERVICESET_UID, MANAGED_BY } from './workflow/constants';
 import { CachedReader } from './kube/cache';
 import { KubeClient } from './kube/client';
 import { Informer } from './kube/informer';
@@ -15,8 +15,8 @@ import { paths } from './kube/paths';
 import type { Logger } from './log';
 import { m, reportServiceStates } from './metrics';
 import { connectWorker } from './temporalConn';
-import type { MetricsSinks } from './workflows/defs';
-import { describeError } from './core/errorCause';
+import type { MetricsSinks } from './workflow/defs';
+import { describeError } from './util/errorCause';
 
 let runtimeInstalled = false;
 
@@ -54,7 +54,7 @@ export function workflowSource(): { workflowBundle: { codePath: string } } | { w
   const bundle = path.resolve(__dirname, '..', 'workflow-bundle.js');
   if (fs.existsSync(bundle) && !process.env.KSM_FLUX_WORKFLOWS_FROM_SOURCE)
     return { workflowBundle: { codePath: bundle } };
-  return { workflowsPath: require.resolve('./workflows') };
+  return { workflowsPath: require.resolve('./workflow') };
 }
 
 export function metricsSinks(): InjectedSinks<MetricsSinks> {
@@ -154,7 +154,7 @@ export async function startWorker(
     sinks: metricsSinks(),
     ...(dataConverter ? { dataConverter } : {}),
     maxConcurrentActivityTaskExecutions: cfg.maxConcurrentActivities,
-    // A pass's Kubernetes calls are local activities (src/workflows/serviceSet.ts): the same budget.
+    // A pass's Kubernetes calls are local activities (src/workflow/serviceSet.ts): the same budget.
     maxConcurrentLocalActivityExecutions: cfg.maxConcurrentActivities,
     maxCachedWorkflows: cfg.maxCachedWorkflows,
     workflowThreadPoolSize: cfg.workflowThreads,

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
-import { K0RDENT_API_VERSION } from '../../src/api/constants';
+import { K0RDENT_API_VERSION } from '../../src/workflow/constants';
 import { KubeClient, KubeError } from '../../src/kube/client';
 import { paths } from '../../src/kube/paths';
 import { kubeGet } from '../../src/testenv/kube';

@@ -1,7 +1,7 @@
 // Timestamps from watches (never polling): when each HelmRelease first appears (applied) and when each ServiceSet
 // first reports all its services Deployed. Also plays Flux: writes a HelmRelease's Ready status for the
 // generation it holds, as helm-controller would after an install.
-import { LABEL_SERVICESET } from '../../src/api/constants';
+import { LABEL_SERVICESET } from '../../src/workflow/constants';
 import type { KubeClient, KubeObject } from '../../src/kube/client';
 import { Informer } from '../../src/kube/informer';
 import { paths } from '../../src/kube/paths';

@@ -1,7 +1,7 @@
 // Idle cost: K Deployed ServiceSets and nothing changing, for a window. API requests by ksm-flux (its own counters)
 // and by everyone (kube-apiserver's apiserver_request_total), Temporal history events of a sample of workflows
 // (describe before and after, continue-as-new followed), CPU and memory of the watcher and worker processes.
-import { workflowIdFor } from '../../src/api/constants';
+import { workflowIdFor } from '../../src/workflow/constants';
 import { Informer } from '../../src/kube/informer';
 import { paths } from '../../src/kube/paths';
 import type { Adapter, Plane } from '../lib/plane';

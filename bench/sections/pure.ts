@@ -1,10 +1,10 @@
 // Pure micro-benchmarks of the decision code (no servers): planService, computeStatus, decidePass throughput.
 import { ServiceSet, ServiceTemplate } from '../../src/api/k0rdent';
-import { computeStatus } from '../../src/core/status';
-import { decidePass } from '../../src/core/decide';
-import { planService } from '../../src/core/plan';
-import { ProviderConfig } from '../../src/core/providerConfig';
-import type { Observation, ServiceObservation } from '../../src/core/types';
+import { computeStatus } from '../../src/workflow/status';
+import { decidePass } from '../../src/workflow/decide';
+import { planService } from '../../src/plan/plan';
+import { ProviderConfig } from '../../src/plan/providerConfig';
+import type { Observation, ServiceObservation } from '../../src/workflow/types';
 import { table } from '../lib/util';
 
 export interface PureRow {

@@ -3,10 +3,10 @@
 // against ksm-flux converging the same number of ServiceSets (creation → every HelmRelease applied), then
 // Flux Ready → every ServiceSet Deployed.
 import * as k8s from '@kubernetes/client-node';
-import { workflowIdFor } from '../../src/api/constants';
+import { workflowIdFor } from '../../src/workflow/constants';
 import { ServiceSet, ServiceTemplate } from '../../src/api/k0rdent';
-import { planService } from '../../src/core/plan';
-import { ProviderConfig } from '../../src/core/providerConfig';
+import { planService } from '../../src/plan/plan';
+import { ProviderConfig } from '../../src/plan/providerConfig';
 import type { Adapter, Plane } from '../lib/plane';
 import { serviceSetObject, stage, templateSpec, templateStatus } from '../lib/plane';
 import { playReady, Tracker } from '../lib/track';

@@ -1,8 +1,8 @@
 // What activities need from the process: a Kubernetes client, our adapter identity, a view of all
 // ServiceSets (for release conflicts), and a logger.
 import { ServiceSet, StateManagementProvider, parseObject } from '../api/k0rdent';
-import type { FluxMode } from '../core/fluxMode';
-import { isSelfManagement } from '../core/plan';
+import type { FluxMode } from '../workflow/fluxMode';
+import { isSelfManagement } from '../plan/plan';
 import type { CachedReader } from '../kube/cache';
 import type { KubeClient, KubeObject } from '../kube/client';
 import type { Informer } from '../kube/informer';

@@ -1,16 +1,21 @@
 // Activities that write Flux objects: server-side apply of planned objects, suspend/delete (hand-over and
 // deletion), orphaning what Flux cannot finish, and reconcile requests for manual retries.
 import { ApplicationFailure } from '@temporalio/activity';
-import { FLUX_FINALIZER, FORCE_AT_ANNOTATION, REQUESTED_AT_ANNOTATION, RESET_AT_ANNOTATION } from '../api/constants';
+import {
+  FLUX_FINALIZER,
+  FORCE_AT_ANNOTATION,
+  REQUESTED_AT_ANNOTATION,
+  RESET_AT_ANNOTATION,
+} from '../workflow/constants';
 import { ServiceSet, ServiceTemplate, parseObject } from '../api/k0rdent';
-import { FIELD_MANAGER, SIDE_FIELD_MANAGER, foreignAdditions, jsonPointer } from '../core/drift';
-import { serviceKey } from '../core/plan';
-import { parseProviderConfig } from '../core/providerConfig';
-import { PAUSED_ANNOTATION } from '../api/constants';
-import type { ApplyResult, FluxRef, ServiceSetRef } from '../core/types';
+import { FIELD_MANAGER, SIDE_FIELD_MANAGER, foreignAdditions, jsonPointer } from '../workflow/drift';
+import { serviceKey } from '../plan/plan';
+import { parseProviderConfig } from '../plan/providerConfig';
+import { PAUSED_ANNOTATION } from '../workflow/constants';
+import type { ApplyResult, FluxRef, ServiceSetRef } from '../workflow/types';
 import { KubeError, type KubeObject } from '../kube/client';
 import { paths } from '../kube/paths';
-import { ServicePlanner } from './planCache';
+import { ServicePlanner } from '../plan/planCache';
 import { m } from '../metrics';
 import type { Deps } from './deps';
 import { recordEvent, refLog } from './serviceSet';
@@ -119,7 +124,7 @@ export async function applyServices(deps: Deps, ref: ServiceSetRef, keys: string
 
 /**
  * Spec fields another field manager added to our object (e.g. `suspend: true`, an extra values key) survive a
- * server-side apply, which only drops fields we own: remove them (src/core/drift.ts). Each on its own, so one
+ * server-side apply, which only drops fields we own: remove them (src/workflow/drift.ts). Each on its own, so one
  * that went meanwhile does not stop the others; the next pass checks again.
  */
 async function removeForeignAdditions(

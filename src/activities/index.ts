@@ -4,9 +4,9 @@ import { heartbeating } from './heartbeat';
 import { applyServices, deleteFluxObjects, orphanFluxObjects, requestReconcile, stripFluxFinalizers } from './flux';
 import { observe } from './observe';
 import { addFinalizer, removeFinalizer, writeStatus } from './serviceSet';
-import type { Activities } from './types';
+import type { Activities } from '../workflow/activities';
 
-export type { Activities } from './types';
+export type { Activities } from '../workflow/activities';
 
 export function createActivities(deps: Deps): Activities {
   // Every activity heartbeats while it runs (see withHeartbeat for why).

@@ -10,7 +10,7 @@ import {
   LABEL_SERVICESET_UID,
   MANAGED_BY,
   PAUSED_ANNOTATION,
-} from '../api/constants';
+} from '../workflow/constants';
 import { FluxObjectRead } from '../api/flux';
 import {
   ServiceSet,
@@ -20,10 +20,10 @@ import {
   type Service,
   type ServiceStatus,
 } from '../api/k0rdent';
-import { awaitedInput } from '../core/awaiting';
-import { detectDrift } from '../core/drift';
-import { releaseOwner, type Contender } from '../core/conflicts';
-import { isObjectName } from '../core/names';
+import { awaitedInput } from '../plan/awaiting';
+import { detectDrift } from '../workflow/drift';
+import { releaseOwner, type Contender } from '../ownership/conflicts';
+import { isObjectName } from '../plan/names';
 import {
   duplicateServiceError,
   duplicateServices,
@@ -35,9 +35,9 @@ import {
   serviceType,
   clusterRefFor,
   type PlanContext,
-} from '../core/plan';
-import { deletionTimeoutMs, parseProviderConfig, type ProviderConfig } from '../core/providerConfig';
-import { matchSelector } from '../core/selector';
+} from '../plan/plan';
+import { deletionTimeoutMs, parseProviderConfig, type ProviderConfig } from '../plan/providerConfig';
+import { matchSelector } from '../ownership/selector';
 import type {
   ConflictInfo,
   FluxObservation,
@@ -48,14 +48,14 @@ import type {
   ServiceSetRef,
   StatusCondition,
   StatusView,
-} from '../core/types';
+} from '../workflow/types';
 import type { Reader } from '../kube/cache';
 import type { KubeObject } from '../kube/client';
 import { paths } from '../kube/paths';
-import { neverReconciled } from '../core/fluxState';
-import { ServicePlanner } from './planCache';
+import { neverReconciled } from '../workflow/fluxState';
+import { ServicePlanner } from '../plan/planCache';
 import type { Deps } from './deps';
-import type { ObserveOptions } from './types';
+import type { ObserveOptions } from '../workflow/activities';
 
 const MAX_MESSAGE = 2048;
 

@@ -1,11 +1,11 @@
 // Activities that write the ServiceSet itself: our finalizer, its status and its Events.
 import crypto from 'node:crypto';
-import { FINALIZER, K0RDENT_API_VERSION, WORKFLOW_ID_ANNOTATION, workflowIdFor } from '../api/constants';
-import type { EventSpec, ServiceSetRef, StatusView } from '../core/types';
+import { FINALIZER, K0RDENT_API_VERSION, WORKFLOW_ID_ANNOTATION, workflowIdFor } from '../workflow/constants';
+import type { EventSpec, ServiceSetRef, StatusView } from '../workflow/types';
 import { KubeError } from '../kube/client';
 import { paths } from '../kube/paths';
 import type { Deps } from './deps';
-import { describeError } from '../core/errorCause';
+import { describeError } from '../util/errorCause';
 
 /** Log fields of every line about a ServiceSet: namespace/name and its workflow id. */
 export function refLog(ref: ServiceSetRef) {

@@ -2,7 +2,7 @@
 // Objects are validated by the API server's CRD schema already; these schemas keep unknown fields
 // (loose) and only assert what ksm-flux relies on.
 import { z } from 'zod';
-import { SERVICE_STATES, SERVICE_TYPES } from './constants';
+import { SERVICE_STATES, SERVICE_TYPES } from '../workflow/constants';
 
 export const ObjectMeta = z.looseObject({
   name: z.string(),

@@ -12,8 +12,8 @@ import { closeClient, connectClient } from '../temporalConn';
 import { LeaderElector } from '../watcher/leader';
 import { Watcher } from '../watcher/watcher';
 import { installRuntime, startWorker, type WorkerHandle } from '../worker';
-import { parseDuration } from '../core/duration';
-import { describeError } from '../core/errorCause';
+import { parseDuration } from '../util/duration';
+import { describeError } from '../util/errorCause';
 
 export type Mode = 'run' | 'watcher' | 'worker';
 

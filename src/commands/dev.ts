@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import pino from 'pino';
-import { K0RDENT_API_VERSION, workflowIdFor } from '../api/constants';
+import { K0RDENT_API_VERSION, workflowIdFor } from '../workflow/constants';
 import { loadConfig } from '../config';
 import { KubeClient } from '../kube/client';
 import { paths } from '../kube/paths';

@@ -1,7 +1,7 @@
 // The demo's k0rdent objects when the real kcm runs: ServiceTemplates validated by kcm, a ClusterDeployment with a
 // serviceSpec and a MultiClusterService matching it. kcm turns them into the ServiceSets ksm-flux deploys, and
 // reports the services' state back into them; the demo's summary is read from kcm's objects.
-import { K0RDENT_API_VERSION, LABEL_MANAGED } from '../api/constants';
+import { K0RDENT_API_VERSION, LABEL_MANAGED } from '../workflow/constants';
 import type { KubeClient, KubeObject } from '../kube/client';
 import { paths } from '../kube/paths';
 import { createGitRepository, createKustomizeTemplate } from '../testenv/gitServer';

@@ -1,13 +1,13 @@
 // `ksm-flux doctor`: is this installation able to work? Temporal reachable, CRDs served at the versions we
 // use, the StateManagementProvider's readiness rules true (evaluated here with a CEL library, naming the
-// failing rule), the Flux controllers the --flux-mode needs (src/core/fluxControllerCheck.ts), and RBAC: a
+// failing rule), the Flux controllers the --flux-mode needs (src/commands/fluxControllerCheck.ts), and RBAC: a
 // SelfSubjectAccessReview per permission the adapter needs.
 import { evaluate } from '@marcbachmann/cel-js';
-import { LABEL_MANAGED_BY, MANAGED_BY, STAND_IN_ANNOTATION } from '../api/constants';
+import { LABEL_MANAGED_BY, MANAGED_BY, STAND_IN_ANNOTATION } from '../workflow/constants';
 import { StateManagementProvider, parseObject } from '../api/k0rdent';
 import { observeFlux } from '../activities/observe';
-import { checkFluxControllers, type FluxObjectEvidence, type ProvisionerEvidence } from '../core/fluxControllerCheck';
-import { neverReconciled, unclaimedVerdict } from '../core/fluxState';
+import { checkFluxControllers, type FluxObjectEvidence, type ProvisionerEvidence } from './fluxControllerCheck';
+import { neverReconciled, unclaimedVerdict } from '../workflow/fluxState';
 import type { Config } from '../config';
 import { KubeClient, type KubeObject } from '../kube/client';
 import { paths } from '../kube/paths';

@@ -1,8 +1,8 @@
 // `ksm-flux list`: the ServiceSet workflows that match a state, cluster, namespace or provider, found by a Temporal
-// visibility query over their search attributes (src/core/searchAttributes), each with its Web UI link.
+// visibility query over their search attributes (src/workflow/searchAttributes), each with its Web UI link.
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import type { Config } from '../config';
-import { fromAttributes, listQuery, type ListFilter } from '../core/searchAttributes';
+import { fromAttributes, listQuery, type ListFilter } from '../workflow/searchAttributes';
 import { connectClient } from '../temporalConn';
 import { table } from './ops';
 

@@ -1,6 +1,6 @@
 // `ksm-flux retry` and `ksm-flux status`: operator commands against a running adapter.
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { workflowIdFor } from '../api/constants';
+import { workflowIdFor } from '../workflow/constants';
 import { ServiceSet, parseObject } from '../api/k0rdent';
 import type { Config } from '../config';
 import { KubeClient } from '../kube/client';
@@ -13,7 +13,7 @@ import {
   type LiveState,
   type RetryOutcome,
   type ServiceLiveState,
-} from '../workflows/defs';
+} from '../workflow/defs';
 
 export function parseRef(arg: string | undefined): { namespace: string; name: string } {
   const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-.a-z0-9]*[a-z0-9])?)$/.exec(arg ?? '');

@@ -1,17 +1,17 @@
 // `ksm-flux plan <ns>/<name>` and `ksm-flux plan --file FILE`: what the worker would write now, for each
 // service, printed with a diff against the live object. It runs the worker's own planning code (ServicePlanner:
-// values resolution then src/core/plan.ts) and applies nothing. Secret contents are never printed: the planned
+// values resolution then src/plan/plan.ts) and applies nothing. Secret contents are never printed: the planned
 // objects hold only references (kubeConfig.secretRef, valuesFrom), and Secrets are never rendered.
 import fs from 'node:fs';
 import YAML from 'yaml';
-import { PAUSED_ANNOTATION } from '../api/constants';
+import { PAUSED_ANNOTATION } from '../workflow/constants';
 import type { FluxObject } from '../api/flux';
 import { ServiceSet, ServiceTemplate, parseObject } from '../api/k0rdent';
-import { ServicePlanner } from '../activities/planCache';
-import { DEFAULT_FLUX_MODE, type FluxMode } from '../core/fluxMode';
-import { serviceKey } from '../core/plan';
-import { parseProviderConfig } from '../core/providerConfig';
-import type { PlanError } from '../core/types';
+import { ServicePlanner } from '../plan/planCache';
+import { DEFAULT_FLUX_MODE, type FluxMode } from '../workflow/fluxMode';
+import { serviceKey } from '../plan/plan';
+import { parseProviderConfig } from '../plan/providerConfig';
+import type { PlanError } from '../workflow/types';
 import { KubeClient, type KubeObject } from '../kube/client';
 import { paths } from '../kube/paths';
 import { parseRef } from './ops';

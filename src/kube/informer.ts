@@ -2,7 +2,7 @@
 // store, so handlers see every creation, change and deletion that happened while we were not watching.
 import type { KubeClient, KubeObject } from './client';
 import { KubeError } from './client';
-import { nextBackoff, WATCH_BACKOFF } from '../core/reconnect';
+import { nextBackoff, WATCH_BACKOFF } from './reconnect';
 
 export type InformerEvent = 'add' | 'update' | 'delete';
 export type Handler<T> = (type: InformerEvent, obj: T, old?: T) => void;

@@ -1,5 +1,5 @@
 // REST paths of the resources ksm-flux reads and writes.
-import type { FluxRef } from '../core/types';
+import type { FluxRef } from '../workflow/types';
 
 const enc = encodeURIComponent;
 

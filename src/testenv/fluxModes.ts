@@ -13,7 +13,7 @@
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
-import { KCM_WATCH_LABEL_SELECTOR, type FluxMode } from '../core/fluxMode';
+import { KCM_WATCH_LABEL_SELECTOR, type FluxMode } from '../workflow/fluxMode';
 import { freePorts, startDetached, stop, waitUntil, type Started } from './proc';
 import { toolPaths } from './versions';
 

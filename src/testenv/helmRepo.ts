@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { K0RDENT_API_VERSION, LABEL_MANAGED } from '../api/constants';
+import { K0RDENT_API_VERSION, LABEL_MANAGED } from '../workflow/constants';
 import type { KubeClient, KubeObject } from '../kube/client';
 import { paths } from '../kube/paths';
 import { toolPaths } from './versions';

@@ -10,7 +10,7 @@
 // charts that do not exist) and write the status an installed release has.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { HELM_API_VERSION, K0RDENT_API_VERSION, LABEL_MANAGED } from '../api/constants';
+import { HELM_API_VERSION, K0RDENT_API_VERSION, LABEL_MANAGED } from '../workflow/constants';
 import type { KubeClient, KubeObject } from '../kube/client';
 import { installCrds } from './crds';
 import { ensureStandInDeployment } from './standIn';

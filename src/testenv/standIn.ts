@@ -3,7 +3,7 @@
 // `spec.provisioner`; kcm's SMP controller GETs them and evaluates their readiness rules, and so does
 // `ksm-flux doctor`. The stand-in carries the status a rolled-out Deployment has (nothing else writes it: the
 // test plane runs no deployment controller) and an annotation saying where the real process runs.
-import { STAND_IN_ANNOTATION } from '../api/constants';
+import { STAND_IN_ANNOTATION } from '../workflow/constants';
 import type { KubeClient, KubeObject } from '../kube/client';
 
 const deployments = (ns: string) => `/apis/apps/v1/namespaces/${ns}/deployments`;

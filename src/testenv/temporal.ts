@@ -1,6 +1,6 @@
 // The Temporal dev server from the official CLI (SQLite file in the state dir, Web UI on).
 import path from 'node:path';
-import { devServerSearchAttributeFlags } from '../core/searchAttributes';
+import { devServerSearchAttributeFlags } from '../workflow/searchAttributes';
 import { freePorts, retryOnPortClash, startDetached, tcpOpen, waitUntil, type Started } from './proc';
 import { toolPaths } from './versions';
 

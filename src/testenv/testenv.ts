@@ -5,7 +5,7 @@ import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { Connection } from '@temporalio/client';
 import { ensureBuilt, type BuildTarget } from './build';
-import type { FluxMode } from '../core/fluxMode';
+import type { FluxMode } from '../workflow/fluxMode';
 import { KubeClient } from '../kube/client';
 import { installCrds } from './crds';
 import { kubeGet, startControllerManager, startKubePlane } from './kube';

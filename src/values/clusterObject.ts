@@ -3,7 +3,7 @@
 // or the SveltosCluster of an adopted cluster; for self-management, the SveltosCluster mgmt/mgmt that stands
 // for the management cluster. We read the same objects in the same order of preference.
 import type { ServiceSet } from '../api/k0rdent';
-import { isSelfManagement } from '../core/plan';
+import { isSelfManagement } from '../plan/plan';
 import type { KubeObject } from '../kube/client';
 
 export interface ObjectReader {

@@ -3,8 +3,8 @@
 // same result, so it is parsed once. Bounded by the total size of the texts it remembers. Results are shared:
 // callers must not mutate them.
 import crypto from 'node:crypto';
-import { Lru } from '../core/lru';
-import { parseValues, type ParseOptions, type ValuesResult } from '../core/values';
+import { Lru } from '../util/lru';
+import { parseValues, type ParseOptions, type ValuesResult } from './parse';
 
 const memo = new Lru<ValuesResult>(5000, 32 * 1024 * 1024);
 export const parseCacheStats = { hits: 0, misses: 0 };

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { Lru } from '../core/lru';
+import { Lru } from '../util/lru';
 
 export interface RenderRequest {
   /** Appears in Go's messages ("template: NAME:LINE:COL: ..."). */

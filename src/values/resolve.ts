@@ -1,13 +1,13 @@
 // The values pipeline of one service, activity side: Go templates rendered with Sveltos' engine and context →
 // YAML parsed with line-precise errors → valuesFrom expanded to one Flux entry per data key. The result feeds
-// the pure plan (src/core/plan.ts); it holds rendered values, so it stays inside the activity (the workflow
+// the pure plan (src/plan/plan.ts); it holds rendered values, so it stays inside the activity (the workflow
 // only ever sees the plan's digest).
 import crypto from 'node:crypto';
-import type { ServiceType } from '../api/constants';
+import type { ServiceType } from '../workflow/constants';
 import type { Service, ServiceSet } from '../api/k0rdent';
-import { serviceKey } from '../core/plan';
-import type { PlanError } from '../core/types';
-import { mergeOver, type ResolvedValues, type ValuesFromKey } from '../core/values';
+import { serviceKey } from '../plan/plan';
+import type { PlanError } from '../workflow/types';
+import { mergeOver, type ResolvedValues, type ValuesFromKey } from './parse';
 import { parseValuesCached } from './parseCache';
 import { readClusterObject, type ClusterObjectResult, type ObjectReader } from './clusterObject';
 import { isTemplate, renderTemplate, type RenderContext } from './render';

@@ -2,8 +2,8 @@
 import { KubeError, type KubeClient } from '../kube/client';
 import { paths } from '../kube/paths';
 import type { Logger } from '../log';
-import { describeError } from '../core/errorCause';
-import { keepLeading } from '../core/reconnect';
+import { describeError } from '../util/errorCause';
+import { keepLeading } from '../kube/reconnect';
 
 interface Lease {
   metadata: { name: string; namespace: string; resourceVersion?: string };

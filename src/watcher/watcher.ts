@@ -11,20 +11,20 @@ import {
   MANAGED_BY,
   WORKFLOW_ID_ANNOTATION,
   workflowIdFor,
-} from '../api/constants';
+} from '../workflow/constants';
 import { ServiceSet, StateManagementProvider, parseObject } from '../api/k0rdent';
 import { ownership } from '../activities/observe';
-import { clusterRefFor, releaseKeyFor } from '../core/plan';
-import { ReferenceIndex, referencesOf } from '../core/references';
-import { startSearchAttributes, toPairs } from '../core/searchAttributes';
-import type { ServiceSetRef } from '../core/types';
+import { clusterRefFor, releaseKeyFor } from '../plan/plan';
+import { ReferenceIndex, referencesOf } from '../plan/references';
+import { startSearchAttributes, toPairs } from '../workflow/searchAttributes';
+import type { ServiceSetRef } from '../workflow/types';
 import type { KubeClient, KubeObject } from '../kube/client';
 import { Informer, type InformerEvent } from '../kube/informer';
 import { paths } from '../kube/paths';
 import type { Logger } from '../log';
 import { m } from '../metrics';
-import { changedSignal, type ServiceSetWorkflowInput, type Timing } from '../workflows/defs';
-import { describeError } from '../core/errorCause';
+import { changedSignal, type ServiceSetWorkflowInput, type Timing } from '../workflow/defs';
+import { describeError } from '../util/errorCause';
 
 export interface WatcherOptions {
   identity: { name: string; namespace: string };
@@ -75,7 +75,7 @@ export class Watcher {
   /** Metadata only (no Secret data in memory): kubeconfig Secrets and valuesFrom objects appearing or changing. */
   readonly secrets: Informer;
   readonly configMaps: Informer;
-  /** Which ServiceSets reference each Secret/ConfigMap (src/core/references). */
+  /** Which ServiceSets reference each Secret/ConfigMap (src/plan/references). */
   readonly references = new ReferenceIndex();
   private pending = new Map<string, Pending>();
   /** Parsed ServiceSets by uid, and which of them want each Helm release (release key → uids). */
@@ -339,7 +339,7 @@ export class Watcher {
     return new Promise((r) => this.idleWaiters.push(r));
   }
 
-  /** A new run is findable by cluster and state before its first pass (src/core/searchAttributes). */
+  /** A new run is findable by cluster and state before its first pass (src/workflow/searchAttributes). */
   private startAttributes(ref: ServiceSetRef) {
     const ss = this.parsed.get(ref.uid);
     if (!ss) return undefined;

@@ -8,8 +8,8 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { workflowIdFor } from '../../src/api/constants';
-import { fluxObjectName } from '../../src/core/names';
+import { workflowIdFor } from '../../src/workflow/constants';
+import { fluxObjectName } from '../../src/plan/names';
 import { paths } from '../../src/kube/paths';
 import { startTestAdapter, type TestAdapter } from '../support/adapter';
 import {

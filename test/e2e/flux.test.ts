@@ -10,8 +10,13 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { FINALIZER, LABEL_RELEASE_KEY, LABEL_SERVICESET_UID, REQUESTED_AT_ANNOTATION } from '../../src/api/constants';
-import { fluxObjectName } from '../../src/core/names';
+import {
+  FINALIZER,
+  LABEL_RELEASE_KEY,
+  LABEL_SERVICESET_UID,
+  REQUESTED_AT_ANNOTATION,
+} from '../../src/workflow/constants';
+import { fluxObjectName } from '../../src/plan/names';
 import type { KubeObject } from '../../src/kube/client';
 import { paths } from '../../src/kube/paths';
 import { freePort } from '../../src/testenv/proc';

@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { K0RDENT_API_VERSION } from '../../src/api/constants';
+import { K0RDENT_API_VERSION } from '../../src/workflow/constants';
 import type { KubeObject } from '../../src/kube/client';
 import { paths } from '../../src/kube/paths';
 import { readyMessage, startHelmRepo, type HelmRepoServer } from '../../src/testenv/helmRepo';

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { REQUESTED_AT_ANNOTATION } from '../../src/api/constants';
-import { fluxObjectName } from '../../src/core/names';
+import { REQUESTED_AT_ANNOTATION } from '../../src/workflow/constants';
+import { fluxObjectName } from '../../src/plan/names';
 import { paths } from '../../src/kube/paths';
 import {
   createChartTemplate,

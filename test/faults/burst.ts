@@ -3,8 +3,14 @@
 // state against what every ServiceSet asks for.
 import { Client, Connection } from '@temporalio/client';
 import YAML from 'yaml';
-import { FINALIZER, LABEL_MANAGED_BY, LABEL_SERVICESET_UID, MANAGED_BY, workflowIdFor } from '../../src/api/constants';
-import { fluxObjectName } from '../../src/core/names';
+import {
+  FINALIZER,
+  LABEL_MANAGED_BY,
+  LABEL_SERVICESET_UID,
+  MANAGED_BY,
+  workflowIdFor,
+} from '../../src/workflow/constants';
+import { fluxObjectName } from '../../src/plan/names';
 import type { KubeClient, KubeObject } from '../../src/kube/client';
 import { Informer } from '../../src/kube/informer';
 import { paths } from '../../src/kube/paths';

@@ -1,8 +1,8 @@
 // The shape most scenarios share: a watcher and two workers of one adapter (separate processes), a staged
 // namespace, a burst of operations with faults injected between them, then the end state judged.
 import fs from 'node:fs';
-import { FINALIZER } from '../../src/api/constants';
-import { fluxObjectName } from '../../src/core/names';
+import { FINALIZER } from '../../src/workflow/constants';
+import { fluxObjectName } from '../../src/plan/names';
 import type { KubeClient } from '../../src/kube/client';
 import { paths } from '../../src/kube/paths';
 import { sleep } from '../../src/testenv/proc';

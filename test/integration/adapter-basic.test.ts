@@ -3,10 +3,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
-import { FINALIZER, WORKFLOW_ID_ANNOTATION, workflowIdFor } from '../../src/api/constants';
-import { fluxObjectName } from '../../src/core/names';
+import { FINALIZER, WORKFLOW_ID_ANNOTATION, workflowIdFor } from '../../src/workflow/constants';
+import { fluxObjectName } from '../../src/plan/names';
 import { paths } from '../../src/kube/paths';
-import { stateQuery } from '../../src/workflows/defs';
+import { stateQuery } from '../../src/workflow/defs';
 import { startTestAdapter, type TestAdapter } from '../support/adapter';
 import {
   createHelmTemplate,

@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
-import { workflowIdFor } from '../../src/api/constants';
-import { fluxObjectName } from '../../src/core/names';
+import { workflowIdFor } from '../../src/workflow/constants';
+import { fluxObjectName } from '../../src/plan/names';
 import { paths } from '../../src/kube/paths';
-import { stateQuery } from '../../src/workflows/defs';
+import { stateQuery } from '../../src/workflow/defs';
 import { stage, startTestAdapter, type TestAdapter } from '../support/adapter';
 import {
   createHelmTemplate,

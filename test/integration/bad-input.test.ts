@@ -2,7 +2,7 @@
 // else is disturbed, and fixing the input recovers without a manual step.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { fluxObjectName } from '../../src/core/names';
+import { fluxObjectName } from '../../src/plan/names';
 import { paths } from '../../src/kube/paths';
 import { stage, startTestAdapter, type TestAdapter } from '../support/adapter';
 import {

@@ -11,8 +11,8 @@ import {
   REQUESTED_AT_ANNOTATION,
   RESET_AT_ANNOTATION,
   workflowIdFor,
-} from '../../src/api/constants';
-import { fluxObjectName } from '../../src/core/names';
+} from '../../src/workflow/constants';
+import { fluxObjectName } from '../../src/plan/names';
 import { paths } from '../../src/kube/paths';
 import {
   createHelmTemplate,

@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import YAML from 'yaml';
 import { parseArgs } from '../../src/args';
 import { booleanFlags, loadConfig, optionHelp } from '../../src/config';
-import { devServerSearchAttributeFlags } from '../../src/core/searchAttributes';
+import { devServerSearchAttributeFlags } from '../../src/workflow/searchAttributes';
 
 const repo = path.resolve(__dirname, '..', '..');
 const bin = path.join(repo, 'bin', 'ksm-flux');

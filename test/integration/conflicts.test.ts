@@ -3,8 +3,8 @@
 // hand-overs suspend the old HelmRelease before removing it, so the release is never uninstalled.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { FLUX_FINALIZER, LABEL_RELEASE_KEY } from '../../src/api/constants';
-import { fluxObjectName } from '../../src/core/names';
+import { FLUX_FINALIZER, LABEL_RELEASE_KEY } from '../../src/workflow/constants';
+import { fluxObjectName } from '../../src/plan/names';
 import { Informer } from '../../src/kube/informer';
 import { paths } from '../../src/kube/paths';
 import type { KubeObject } from '../../src/kube/client';

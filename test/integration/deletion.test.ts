@@ -3,8 +3,8 @@
 // still complete. Flux's finalizer is played by the test, through the real API.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { FINALIZER, FLUX_FINALIZER } from '../../src/api/constants';
-import { fluxObjectName } from '../../src/core/names';
+import { FINALIZER, FLUX_FINALIZER } from '../../src/workflow/constants';
+import { fluxObjectName } from '../../src/plan/names';
 import { paths } from '../../src/kube/paths';
 import type { KubeObject } from '../../src/kube/client';
 import { stage, startTestAdapter, type TestAdapter } from '../support/adapter';

@@ -5,8 +5,8 @@
 // runs here). Flux's own writes (status, finalizer) are played by the test and must not count as drift.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { APPLIED_HASH_ANNOTATION, FINALIZER, FLUX_FINALIZER } from '../../src/api/constants';
-import { fluxObjectName } from '../../src/core/names';
+import { APPLIED_HASH_ANNOTATION, FINALIZER, FLUX_FINALIZER } from '../../src/workflow/constants';
+import { fluxObjectName } from '../../src/plan/names';
 import { paths } from '../../src/kube/paths';
 import { stage, startTestAdapter, type TestAdapter } from '../support/adapter';
 import {

@@ -4,8 +4,8 @@
 // we do not know deploys as usual, through the same running watcher.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { K0RDENT_API_VERSION } from '../../src/api/constants';
-import { fluxObjectName } from '../../src/core/names';
+import { K0RDENT_API_VERSION } from '../../src/workflow/constants';
+import { fluxObjectName } from '../../src/plan/names';
 import { paths } from '../../src/kube/paths';
 import { stage, startTestAdapter, type TestAdapter } from '../support/adapter';
 import { createSmp, eventually, getServiceSet, sleep, testEnv, uniqueName } from '../support/env';

@@ -11,9 +11,9 @@ import {
   REQUESTED_AT_ANNOTATION,
   RESET_AT_ANNOTATION,
   workflowIdFor,
-} from '../../src/api/constants';
+} from '../../src/workflow/constants';
 import { retry as retryCommand, status as statusCommand } from '../../src/commands/ops';
-import { fluxObjectName } from '../../src/core/names';
+import { fluxObjectName } from '../../src/plan/names';
 import { paths } from '../../src/kube/paths';
 import { stage, startTestAdapter, type TestAdapter } from '../support/adapter';
 import { createServiceSet, eventually, getServiceSet, setFluxStatus, sleep, testEnv, uniqueName } from '../support/env';

@@ -7,8 +7,8 @@
 // (bad-input.test.ts covers the recovery side: fixing an input un-fails it.)
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { FINALIZER, LABEL_SERVICESET_UID } from '../../src/api/constants';
-import { fluxObjectName } from '../../src/core/names';
+import { FINALIZER, LABEL_SERVICESET_UID } from '../../src/workflow/constants';
+import { fluxObjectName } from '../../src/plan/names';
 import type { KubeObject } from '../../src/kube/client';
 import { paths } from '../../src/kube/paths';
 import { renderLimits, setRenderLimits } from '../../src/values/render';

@@ -4,8 +4,8 @@
 // test/e2e/target-faults.test.ts shows helm-controller then really using the new credentials.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { FORCE_AT_ANNOTATION, REQUESTED_AT_ANNOTATION, RESET_AT_ANNOTATION } from '../../src/api/constants';
-import { fluxObjectName } from '../../src/core/names';
+import { FORCE_AT_ANNOTATION, REQUESTED_AT_ANNOTATION, RESET_AT_ANNOTATION } from '../../src/workflow/constants';
+import { fluxObjectName } from '../../src/plan/names';
 import { paths } from '../../src/kube/paths';
 import { stage, startTestAdapter, type TestAdapter } from '../support/adapter';
 import { createServiceSet, eventually, getServiceSet, setFluxStatus, sleep, testEnv, uniqueName } from '../support/env';

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { doctor, runChecks } from '../../src/commands/doctor';
-import { fluxObjectName } from '../../src/core/names';
+import { fluxObjectName } from '../../src/plan/names';
 import { paths } from '../../src/kube/paths';
 import { freePorts, stop } from '../../src/testenv/proc';
 import { startTemporal, type TemporalEndpoint } from '../../src/testenv/temporal';

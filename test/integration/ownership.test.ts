@@ -2,8 +2,8 @@
 // re-trigger on SMP changes.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { FINALIZER } from '../../src/api/constants';
-import { fluxObjectName } from '../../src/core/names';
+import { FINALIZER } from '../../src/workflow/constants';
+import { fluxObjectName } from '../../src/plan/names';
 import { paths } from '../../src/kube/paths';
 import { startTestAdapter, type TestAdapter } from '../support/adapter';
 import {

@@ -4,8 +4,8 @@
 // Deleting a paused ServiceSet waits for the annotation too (README "Pause").
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { FLUX_FINALIZER, PAUSED_ANNOTATION } from '../../src/api/constants';
-import { fluxObjectName } from '../../src/core/names';
+import { FLUX_FINALIZER, PAUSED_ANNOTATION } from '../../src/workflow/constants';
+import { fluxObjectName } from '../../src/plan/names';
 import { paths } from '../../src/kube/paths';
 import { stage, startTestAdapter, type TestAdapter } from '../support/adapter';
 import {

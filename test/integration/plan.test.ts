@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import YAML from 'yaml';
 import { plan, type PlanReport } from '../../src/commands/plan';
-import { fluxObjectName } from '../../src/core/names';
+import { fluxObjectName } from '../../src/plan/names';
 import { paths } from '../../src/kube/paths';
 import { stage, startTestAdapter, type TestAdapter } from '../support/adapter';
 import { createCapiCluster, installCapiClusterCrd } from '../support/capi';

@@ -11,15 +11,15 @@ import { after, before, describe, it } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
 import YAML from 'yaml';
-import { FINALIZER, FLUX_FINALIZER, REQUESTED_AT_ANNOTATION, workflowIdFor } from '../../src/api/constants';
+import { FINALIZER, FLUX_FINALIZER, REQUESTED_AT_ANNOTATION, workflowIdFor } from '../../src/workflow/constants';
 import { startAdapter, type AdapterHandle } from '../../src/commands/adapter';
 import { loadConfig } from '../../src/config';
-import { fluxObjectName } from '../../src/core/names';
+import { fluxObjectName } from '../../src/plan/names';
 import { KubeClient, KubeError, type KubeObject, type Verb } from '../../src/kube/client';
 import { paths } from '../../src/kube/paths';
 import { createLogger } from '../../src/log';
 import { ensureBuilt } from '../../src/testenv/build';
-import { retryUpdate } from '../../src/workflows/defs';
+import { retryUpdate } from '../../src/workflow/defs';
 import { helmTemplate, manifestPath, parseManifests, repoRoot, type Manifest } from '../../scripts/render-deploy';
 import { fastFlags } from '../support/adapter';
 import {

@@ -13,14 +13,14 @@ import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { REQUESTED_AT_ANNOTATION, workflowIdFor } from '../../src/api/constants';
+import { REQUESTED_AT_ANNOTATION, workflowIdFor } from '../../src/workflow/constants';
 import { startAdapter, type AdapterHandle } from '../../src/commands/adapter';
-import { fluxObjectName } from '../../src/core/names';
+import { fluxObjectName } from '../../src/plan/names';
 import { paths } from '../../src/kube/paths';
 import { createLogger } from '../../src/log';
 import { stop } from '../../src/testenv/proc';
 import { startTemporal, type TemporalEndpoint } from '../../src/testenv/temporal';
-import { retryUpdate, stateQuery } from '../../src/workflows/defs';
+import { retryUpdate, stateQuery } from '../../src/workflow/defs';
 import { testConfig } from '../support/adapter';
 import { createCapiCluster, installCapiClusterCrd } from '../support/capi';
 import {

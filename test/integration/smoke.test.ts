@@ -7,8 +7,8 @@ import { Worker } from '@temporalio/worker';
 import { ServiceSet, ServiceTemplate } from '../../src/api/k0rdent';
 import { KubeError } from '../../src/kube/client';
 import { paths } from '../../src/kube/paths';
-import { planService } from '../../src/core/plan';
-import { ProviderConfig } from '../../src/core/providerConfig';
+import { planService } from '../../src/plan/plan';
+import { ProviderConfig } from '../../src/plan/providerConfig';
 import { createNamespace, testEnv, uniqueName } from '../support/env';
 
 const ns = uniqueName('smoke');

@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
-import { REQUESTED_AT_ANNOTATION, workflowIdFor } from '../../src/api/constants';
-import { fluxObjectName } from '../../src/core/names';
+import { REQUESTED_AT_ANNOTATION, workflowIdFor } from '../../src/workflow/constants';
+import { fluxObjectName } from '../../src/plan/names';
 import { paths } from '../../src/kube/paths';
 import { stage, startTestAdapter, type TestAdapter } from '../support/adapter';
 import { createCapiCluster, installCapiClusterCrd, installSveltosClusterCrd } from '../support/capi';

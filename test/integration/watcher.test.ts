@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
-import { FINALIZER, workflowIdFor } from '../../src/api/constants';
-import { changedSignal, stateQuery } from '../../src/workflows/defs';
-import { fluxObjectName } from '../../src/core/names';
+import { FINALIZER, workflowIdFor } from '../../src/workflow/constants';
+import { changedSignal, stateQuery } from '../../src/workflow/defs';
+import { fluxObjectName } from '../../src/plan/names';
 import { paths } from '../../src/kube/paths';
 import { stage, startTestAdapter, type TestAdapter } from '../support/adapter';
 import { createServiceSet, eventually, getServiceSet, setFluxStatus, sleep, testEnv, uniqueName } from '../support/env';

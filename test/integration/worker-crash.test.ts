@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
-import { FINALIZER, workflowIdFor } from '../../src/api/constants';
+import { FINALIZER, workflowIdFor } from '../../src/workflow/constants';
 import { stage, startTestAdapter, type TestAdapter } from '../support/adapter';
 import { createServiceSet, eventually, getServiceSet, testEnv, uniqueName } from '../support/env';
 

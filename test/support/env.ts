@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
-import { K0RDENT_API_VERSION } from '../../src/api/constants';
+import { K0RDENT_API_VERSION } from '../../src/workflow/constants';
 import { KubeClient, type KubeObject } from '../../src/kube/client';
 import { paths } from '../../src/kube/paths';
 import { pollFor, sleep } from '../../src/testenv/proc';

@@ -10,7 +10,7 @@ import { testEnv } from './env';
 
 /** The workflow sources, with the sinks they reference registered (sinks are not called during replay). */
 export function replayOptions(): ReplayWorkerOptions {
-  return { workflowsPath: require.resolve('../../src/workflows'), sinks: metricsSinks() };
+  return { workflowsPath: require.resolve('../../src/workflow'), sinks: metricsSinks() };
 }
 
 /**

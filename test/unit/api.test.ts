@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { FLUX_WAITING_REASONS, SERVICE_STATES, SERVICE_TYPES, workflowIdFor } from '../../src/api/constants';
+import { FLUX_WAITING_REASONS, SERVICE_STATES, SERVICE_TYPES, workflowIdFor } from '../../src/workflow/constants';
 import { FluxObjectRead } from '../../src/api/flux';
 import {
   ServiceSet,
@@ -10,7 +10,7 @@ import {
   parseObject,
 } from '../../src/api/k0rdent';
 
-describe('api/constants', () => {
+describe('workflow/constants', () => {
   test('service states and types match the kcm CRD enums', () => {
     assert.deepEqual([...SERVICE_STATES], ['Pending', 'Provisioning', 'Deployed', 'Failed', 'Deleting', 'Deleted']);
     assert.deepEqual([...SERVICE_TYPES], ['Helm', 'Kustomize', 'Resource']);

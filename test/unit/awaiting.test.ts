@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ServiceTemplate } from '../../src/api/k0rdent';
-import { awaitedInput } from '../../src/core/awaiting';
-import { decidePass } from '../../src/core/decide';
-import { edgeEvents } from '../../src/core/events';
-import { computeStatus } from '../../src/core/status';
-import type { PlanError } from '../../src/core/types';
+import { awaitedInput } from '../../src/plan/awaiting';
+import { decidePass } from '../../src/workflow/decide';
+import { edgeEvents } from '../../src/workflow/events';
+import { computeStatus } from '../../src/workflow/status';
+import type { PlanError } from '../../src/workflow/types';
 import { fluxObs, helmChartTemplate, invalidTemplate, observation, svcObs, T0, T0_MS } from './fixtures';
 
 const staleTemplate = ServiceTemplate.parse({

@@ -213,7 +213,7 @@ describe('watcher fingerprint', () => {
     metadata: { name: 'a', namespace: 'n', generation, finalizers, annotations },
   });
   test('our finalizer and workflow-id annotation appearing change nothing; their removal does', async () => {
-    const { FINALIZER, WORKFLOW_ID_ANNOTATION } = await import('../../src/api/constants');
+    const { FINALIZER, WORKFLOW_ID_ANNOTATION } = await import('../../src/workflow/constants');
     const before = ss(['other'], { a: 'b' });
     const after = ss(['other', FINALIZER], { a: 'b', [WORKFLOW_ID_ANNOTATION]: 'wf' });
     assert.equal(fingerprint(before, after), fingerprint(after));

@@ -6,8 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import YAML from 'yaml';
-import { providerConfigJsonSchema, providerConfigJsonSchemaText } from '../../src/core/configSchema';
-import { ProviderConfig } from '../../src/core/providerConfig';
+import { providerConfigJsonSchema, providerConfigJsonSchemaText } from '../../src/plan/configSchema';
+import { ProviderConfig } from '../../src/plan/providerConfig';
 import { schemaFiles } from '../../scripts/gen-config-schema';
 
 const root = path.resolve(__dirname, '..', '..');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { compareContenders, pickWinner, releaseOwner, type Contender } from '../../src/core/conflicts';
+import { compareContenders, pickWinner, releaseOwner, type Contender } from '../../src/ownership/conflicts';
 
 const c = (name: string, o: Partial<Contender> = {}): Contender => ({
   uid: `uid-${name}`,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { allFluxObjects, decideDeletion, decidePass, mayApply, type PassPlan } from '../../src/core/decide';
-import type { FluxRef, Observation, PlanError } from '../../src/core/types';
+import { allFluxObjects, decideDeletion, decidePass, mayApply, type PassPlan } from '../../src/workflow/decide';
+import type { FluxRef, Observation, PlanError } from '../../src/workflow/types';
 import { conflict, fluxObs, observation, svcObs } from './fixtures';
 
 type Rejected = Record<string, PlanError & { hash?: string }>;

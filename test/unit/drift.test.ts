@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { decidePass, leftoversToDelete } from '../../src/core/decide';
-import { detectDrift, driftNote, foreignAdditions, jsonPointer, type LiveShape } from '../../src/core/drift';
-import { driftEvents } from '../../src/core/events';
+import { decidePass, leftoversToDelete } from '../../src/workflow/decide';
+import { detectDrift, driftNote, foreignAdditions, jsonPointer, type LiveShape } from '../../src/workflow/drift';
+import { driftEvents } from '../../src/workflow/events';
 import { fluxObs, observation, svcObs } from './fixtures';
 
 const planned = {

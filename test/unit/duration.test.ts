@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { DURATION_PATTERN, parseDuration } from '../../src/core/duration';
+import { DURATION_PATTERN, parseDuration } from '../../src/util/duration';
 
 describe('parseDuration', () => {
   const valid: [string, number][] = [

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { describeError } from '../../src/core/errorCause';
+import { describeError } from '../../src/util/errorCause';
 
 // A failure log must say why: the Temporal client's "Failed to signalWithStart Workflow" alone did not (issue 13.10).
 describe('describeError', () => {

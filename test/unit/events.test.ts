@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { edgeEvents, fnv1a, transitionEvents } from '../../src/core/events';
-import type { EventSpec, StatusView } from '../../src/core/types';
+import { edgeEvents, fnv1a, transitionEvents } from '../../src/workflow/events';
+import type { EventSpec, StatusView } from '../../src/workflow/types';
 import { T0, at, T0_MS, emptyStatus, entry, observation, statusCond } from './fixtures';
 
 const UID = 'ss-uid';

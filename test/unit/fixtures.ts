@@ -1,9 +1,9 @@
-// Shared fixtures for the unit tests of the pure modules (src/core, src/api).
+// Shared fixtures for the unit tests of the pure modules (src/workflow, src/plan, src/api).
 // k0rdent objects are built by parsing plain objects with the zod schemas, as the activities do.
 import { ServiceSet, ServiceTemplate, type Service } from '../../src/api/k0rdent';
-import { parseProviderConfig, type ProviderConfig } from '../../src/core/providerConfig';
-import type { FluxMode } from '../../src/core/fluxMode';
-import type { PlanContext } from '../../src/core/plan';
+import { parseProviderConfig, type ProviderConfig } from '../../src/plan/providerConfig';
+import type { FluxMode } from '../../src/workflow/fluxMode';
+import type { PlanContext } from '../../src/plan/plan';
 import type {
   ConflictInfo,
   FluxObservation,
@@ -13,7 +13,7 @@ import type {
   ServiceStatusEntry,
   StatusCondition,
   StatusView,
-} from '../../src/core/types';
+} from '../../src/workflow/types';
 
 export const SS_NS = 'kcm-system';
 export const SS_NAME = 'dev-cluster';

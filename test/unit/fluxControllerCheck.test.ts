@@ -4,7 +4,7 @@ import {
   checkFluxControllers,
   type FluxObjectEvidence,
   type ProvisionerEvidence,
-} from '../../src/core/fluxControllerCheck';
+} from '../../src/commands/fluxControllerCheck';
 
 const SEL = '--watch-label-selector=k0rdent.mirantis.com/managed=true';
 const kcmProvisioners: ProvisionerEvidence[] = [

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { LABEL_MANAGED } from '../../src/api/constants';
+import { LABEL_MANAGED } from '../../src/workflow/constants';
 import {
   KCM_WATCH_LABEL_SELECTOR,
   chartTemplateMetadata,
@@ -8,7 +8,7 @@ import {
   watchLabels,
   type FluxMode,
   type FluxWrittenKind,
-} from '../../src/core/fluxMode';
+} from '../../src/workflow/fluxMode';
 
 describe('fluxMode', () => {
   const table: [FluxMode, FluxWrittenKind, Record<string, string>][] = [

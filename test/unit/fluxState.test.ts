@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { UNCLAIMED_AFTER_MS, condition, fluxVerdict, neverReconciled } from '../../src/core/fluxState';
-import type { FluxObservation } from '../../src/core/types';
+import { UNCLAIMED_AFTER_MS, condition, fluxVerdict, neverReconciled } from '../../src/workflow/fluxState';
+import type { FluxObservation } from '../../src/workflow/types';
 import { cond, fluxObs } from './fixtures';
 
 const hr = (o: Partial<FluxObservation>) => fluxObs({ kind: 'HelmRelease', ...o });

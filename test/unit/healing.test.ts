@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { decideHealing, healBackoffMs, type HealMemory, type HealPolicy } from '../../src/core/decide';
-import { computeStatus } from '../../src/core/status';
-import type { FluxObservation, Observation } from '../../src/core/types';
+import { decideHealing, healBackoffMs, type HealMemory, type HealPolicy } from '../../src/workflow/decide';
+import { computeStatus } from '../../src/workflow/status';
+import type { FluxObservation, Observation } from '../../src/workflow/types';
 import { cond, conflict, fluxObs, observation, svcObs, T0_MS, at } from './fixtures';
 
 const POLICY: HealPolicy = { minBackoffMs: 30_000, maxBackoffMs: 600_000 };

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { HelmOptions } from '../../src/api/k0rdent';
-import { ATOMIC_RETRIES, helmReleaseFields, mergeHelmOptions } from '../../src/core/helmOptions';
+import { ATOMIC_RETRIES, helmReleaseFields, mergeHelmOptions } from '../../src/plan/helmOptions';
 
 describe('mergeHelmOptions', () => {
   const dst: HelmOptions = {

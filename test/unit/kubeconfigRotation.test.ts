@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { decideKubeconfigRotation, healAfterRotation } from '../../src/core/kubeconfigRotation';
-import type { Observation } from '../../src/core/types';
+import { decideKubeconfigRotation, healAfterRotation } from '../../src/workflow/kubeconfigRotation';
+import type { Observation } from '../../src/workflow/types';
 import { conflict, fluxObs, observation, svcObs } from './fixtures';
 
 const withVersion = (v: string | undefined, o: Partial<Observation> = {}) => {

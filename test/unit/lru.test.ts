@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Lru } from '../../src/core/lru';
+import { Lru } from '../../src/util/lru';
 
 describe('Lru', () => {
   test('a hit becomes the most recently used; the least recently used goes past maxEntries', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { MAX_NAME } from '../../src/api/constants';
-import { fluxObjectName, releaseKey, shortHash, shortenName, targetKey } from '../../src/core/names';
+import { MAX_NAME } from '../../src/workflow/constants';
+import { fluxObjectName, releaseKey, shortHash, shortenName, targetKey } from '../../src/plan/names';
 
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 

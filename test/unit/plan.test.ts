@@ -1,4 +1,4 @@
-import { fluxObjectName } from '../../src/core/names';
+import { fluxObjectName } from '../../src/plan/names';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
@@ -11,11 +11,11 @@ import {
   LABEL_SERVICESET_UID,
   LABEL_SERVICE_NAME,
   LABEL_SERVICE_NAMESPACE,
-} from '../../src/api/constants';
+} from '../../src/workflow/constants';
 import type { HelmRelease, Kustomization } from '../../src/api/flux';
-import type { ResolvedValues } from '../../src/core/values';
+import type { ResolvedValues } from '../../src/values/parse';
 import type { ServiceSet, ServiceTemplate } from '../../src/api/k0rdent';
-import { ATOMIC_RETRIES } from '../../src/core/helmOptions';
+import { ATOMIC_RETRIES } from '../../src/plan/helmOptions';
 import {
   canonicalJson,
   clusterRefFor,
@@ -26,7 +26,7 @@ import {
   serviceKey,
   serviceType,
   type PlanResult,
-} from '../../src/core/plan';
+} from '../../src/plan/plan';
 import {
   CLUSTER,
   SS_NAME,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { DEFAULT_PRIORITY } from '../../src/api/constants';
-import { deletionTimeoutMs, parseProviderConfig, type ProviderConfig } from '../../src/core/providerConfig';
+import { DEFAULT_PRIORITY } from '../../src/workflow/constants';
+import { deletionTimeoutMs, parseProviderConfig, type ProviderConfig } from '../../src/plan/providerConfig';
 
 function ok(raw: unknown): ProviderConfig {
   const r = parseProviderConfig(raw);

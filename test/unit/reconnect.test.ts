@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { keepLeading, nextBackoff, WATCH_BACKOFF } from '../../src/core/reconnect';
+import { keepLeading, nextBackoff, WATCH_BACKOFF } from '../../src/kube/reconnect';
 
 describe('reconnect policy', () => {
   test('watch backoff doubles from 0.5 s and never exceeds 5 s', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ReferenceIndex, referencesOf } from '../../src/core/references';
+import { ReferenceIndex, referencesOf } from '../../src/plan/references';
 import { makeServiceSet, service, SS_NS } from './fixtures';
 
 describe('referencesOf: the Secrets and ConfigMaps a ServiceSet depends on', () => {

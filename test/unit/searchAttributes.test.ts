@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { TypedSearchAttributes } from '@temporalio/common';
-import type { ServiceState } from '../../src/api/constants';
+import type { ServiceState } from '../../src/workflow/constants';
 import {
   AGGREGATE_STATES,
   ListFilterError,
@@ -16,7 +16,7 @@ import {
   toPairs,
   workflowSearchAttributes,
   type AggregateState,
-} from '../../src/core/searchAttributes';
+} from '../../src/workflow/searchAttributes';
 
 describe('aggregateState', () => {
   const table: [ServiceState[], boolean, AggregateState][] = [

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { matchSelector } from '../../src/core/selector';
+import { matchSelector } from '../../src/ownership/selector';
 
 const labels = { env: 'prod', tier: 'web', 'ksm.k0rdent.mirantis.com/adapter': 'ksm-flux' };
 

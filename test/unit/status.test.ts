@@ -8,8 +8,8 @@ import {
   statusEqual,
   type Memory,
   type StatusInput,
-} from '../../src/core/status';
-import type { Observation, PlanError, ServiceStatusEntry, StatusCondition, StatusView } from '../../src/core/types';
+} from '../../src/workflow/status';
+import type { Observation, PlanError, ServiceStatusEntry, StatusCondition, StatusView } from '../../src/workflow/types';
 import {
   T0,
   T0_MS,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { mergeOver, parseValues } from '../../src/core/values';
+import { mergeOver, parseValues } from '../../src/values/parse';
 
 function okValues(src: string | null | undefined): Record<string, unknown> | undefined {
   const r = parseValues(src);

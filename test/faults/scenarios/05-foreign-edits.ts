@@ -7,8 +7,8 @@
 // Converged: the edit undone (values ours again, nothing suspended, their key gone), the HelmRelease back (new
 // uid), the finalizer back, the deleted ServiceSet's HelmReleases gone (else they are orphans). Flux is played
 // (Ready per generation) as in the integration tests.
-import { FINALIZER, LABEL_SERVICESET_UID } from '../../../src/api/constants';
-import { fluxObjectName } from '../../../src/core/names';
+import { FINALIZER, LABEL_SERVICESET_UID } from '../../../src/workflow/constants';
+import { fluxObjectName } from '../../../src/plan/names';
 import type { KubeObject } from '../../../src/kube/client';
 import { paths } from '../../../src/kube/paths';
 import { sleep } from '../../../src/testenv/proc';

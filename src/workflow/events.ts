@@ -1,6 +1,6 @@
 // Which Kubernetes Events a pass announces: one per service state transition, and one per edge of the
 // ServiceSet-level conditions (provider readiness, invalid config, build/apply failures). Workflow-safe.
-import { CONDITION, REASON } from '../api/constants';
+import { CONDITION, REASON } from './constants';
 import { driftNote } from './drift';
 import type { EventSpec, Observation, StateTransition, StatusView } from './types';
 

@@ -1,9 +1,9 @@
 // Messages of the ServiceSet workflow: shared by the workflow, the watcher and the CLI. Workflow-safe.
 import { defineQuery, defineSignal, defineUpdate, type Sinks } from '@temporalio/workflow';
-import type { ServiceState } from '../api/constants';
-import type { HealMemory } from '../core/decide';
-import type { Memory } from '../core/status';
-import type { PlanError, ServiceSetRef } from '../core/types';
+import type { ServiceState } from './constants';
+import type { HealMemory } from './decide';
+import type { Memory } from './status';
+import type { PlanError, ServiceSetRef } from './types';
 
 /** The watcher saw a change to the ServiceSet or one of its objects; carries no state (level-triggered). */
 export interface ChangedSignal {
@@ -105,9 +105,9 @@ export interface Carried {
   /** What the state query showed, so the new run answers it before its first pass. */
   services?: ServiceLiveState[];
   deployed?: boolean;
-  /** Self-healing budget per service (src/core/decide decideHealing). */
+  /** Self-healing budget per service (src/workflow/decide decideHealing). */
   heal?: HealMemory;
-  /** The kubeconfig Secret version last seen (src/core/kubeconfigRotation). */
+  /** The kubeconfig Secret version last seen (src/workflow/kubeconfigRotation). */
   kubeconfigSeen?: string;
 }
 

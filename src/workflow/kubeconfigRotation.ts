@@ -1,7 +1,7 @@
 // A rotated kubeconfig Secret (new credentials, CA or endpoint of the target cluster) must be used by the next
 // Flux reconcile, and that reconcile must come now: Flux reads the Secret on every reconcile, but reconciles a
 // settled object only at its interval (or, failing, after its own backoff). The watcher wakes the workflow when
-// the Secret changes (src/core/references.ts indexes it); this decides which objects to ask to reconcile.
+// the Secret changes (src/plan/references.ts indexes it); this decides which objects to ask to reconcile.
 // Pure and workflow-safe.
 import { mayApply, type HealMemory } from './decide';
 import type { FluxRef, Observation } from './types';

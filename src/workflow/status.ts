@@ -1,7 +1,7 @@
 // From an observation to the ServiceSet status kcm reads: per-service states (debounced against Flux's
 // periodic Reconciling flaps, generation-aware), `deployed`, conditions and the transitions to announce.
 // Pure and workflow-safe: time comes in as an argument.
-import { CONDITION, REASON, type ServiceState } from '../api/constants';
+import { CONDITION, REASON, type ServiceState } from './constants';
 import type { HealOutlook } from './decide';
 import { fluxVerdict, type FluxVerdict } from './fluxState';
 import type {

@@ -5,7 +5,7 @@
 // own); its --watch-label-selector (kcm mode needs kcm's label, standalone mode an unfiltered controller); and,
 // where the SMP names no provisioners (the local demo runs Flux as processes), our own Flux objects: one a
 // controller has reconciled proves it runs, one nobody picked up for a minute proves none watches it.
-import { KCM_WATCH_LABEL_SELECTOR, controllersFor, type FluxController, type FluxMode } from './fluxMode';
+import { KCM_WATCH_LABEL_SELECTOR, controllersFor, type FluxController, type FluxMode } from '../workflow/fluxMode';
 
 export interface ProvisionerEvidence {
   namespace: string;
@@ -22,7 +22,7 @@ export interface FluxObjectEvidence {
   name: string;
   /** A controller has reconciled it at least once. */
   reconciled: boolean;
-  /** Not reconciled, and older than the unclaimed bound (src/core/fluxState.ts). */
+  /** Not reconciled, and older than the unclaimed bound (src/workflow/fluxState.ts). */
   unclaimed: boolean;
 }
 

@@ -4,9 +4,9 @@
 // every input. Rendered values live only here, in the activity: the workflow gets digests.
 import crypto from 'node:crypto';
 import type { Service, ServiceTemplate } from '../api/k0rdent';
-import { Lru } from '../core/lru';
-import { planService, serviceType, type PlanContext, type PlanResult } from '../core/plan';
-import type { ResolvedValues } from '../core/values';
+import { Lru } from '../util/lru';
+import { planService, serviceType, type PlanContext, type PlanResult } from './plan';
+import type { ResolvedValues } from '../values/parse';
 import type { ObjectReader } from '../values/clusterObject';
 import { ValuesResolver } from '../values/resolve';
 

@@ -1,6 +1,6 @@
 // Types that cross the workflow/activity boundary (Temporal payloads). They stay small and never carry
 // Secret contents, values or rendered manifests: only references, digests and observed Flux conditions.
-import type { ServiceState, ServiceType } from '../api/constants';
+import type { ServiceState, ServiceType } from './constants';
 import type { Drift } from './drift';
 
 export interface ServiceSetRef {
@@ -81,7 +81,7 @@ export interface ServiceObservation {
   awaiting?: PlanError;
   desired?: { ref: FluxRef; hash: string };
   flux?: FluxObservation;
-  /** Someone else changed our Flux object (src/core/drift.ts): the pass applies the plan again. */
+  /** Someone else changed our Flux object (src/workflow/drift.ts): the pass applies the plan again. */
   drift?: Drift;
   conflict?: ConflictInfo;
 }

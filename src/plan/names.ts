@@ -1,7 +1,7 @@
 // Names of the Flux objects we produce: ≤ 63 characters (Flux stamps them into label values),
 // stable, and shortened with a hash of the full name when too long.
 import crypto from 'node:crypto';
-import { MAX_NAME } from '../api/constants';
+import { MAX_NAME } from '../workflow/constants';
 
 export function shortHash(s: string, n = 10): string {
   return crypto.createHash('sha256').update(s).digest('hex').slice(0, n);

@@ -11,7 +11,7 @@
 // standalone mode: a separately installed, unfiltered Flux reconciles everything. Our objects must then NOT carry
 // the label: kcm's helm-controller would reconcile the same HelmRelease as the standalone one, two controllers
 // racing on one Helm release.
-import { LABEL_MANAGED } from '../api/constants';
+import { LABEL_MANAGED } from './constants';
 
 export const FLUX_MODES = ['kcm', 'standalone'] as const;
 export type FluxMode = (typeof FLUX_MODES)[number];

@@ -69,7 +69,7 @@ export function decidePass(obs: Observation, opts: PassOptions): PassPlan {
     if (!svc.desired || f?.deleting) continue;
     const rejected = opts.rejected[svc.key];
     if (rejected && rejected.hash === svc.desired.hash && !opts.retry) continue; // same input the API server refused
-    // Drift (someone else changed it): the same apply restores it; see src/core/drift.ts.
+    // Drift (someone else changed it): the same apply restores it; see src/workflow/drift.ts.
     if (!f || f.appliedHash !== svc.desired.hash || svc.drift) plan.apply.push(svc.key);
   }
   for (const s of obs.stray) {

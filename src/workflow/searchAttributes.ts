@@ -5,7 +5,7 @@
 import { defineSearchAttributeKey, type SearchAttributePair, type SearchAttributeType } from '@temporalio/common';
 // The key type is not re-exported from the package root.
 import type { SearchAttributeKey } from '@temporalio/common/lib/search-attributes';
-import type { ServiceState } from '../api/constants';
+import type { ServiceState } from './constants';
 
 export const SA = {
   namespace: defineSearchAttributeKey('KsmServiceSetNamespace', 'KEYWORD'),

@@ -6,8 +6,8 @@
 //   the ProviderConfigValid condition with the nearest supported alternative (SVELTOS_UNSUPPORTED).
 // Unknown keys and wrong types are rejected with a message naming the key: nothing is applied then.
 import { z } from 'zod';
-import { DEFAULT_PRIORITY } from '../api/constants';
-import { DURATION_PATTERN, parseDuration } from './duration';
+import { DEFAULT_PRIORITY } from '../workflow/constants';
+import { DURATION_PATTERN, parseDuration } from '../util/duration';
 
 const duration = z.string().regex(DURATION_PATTERN, { message: 'expected a duration such as 30s, 10m or 1h30m' });
 const dnsLabel = z

@@ -2,7 +2,7 @@
 // `<cluster>-kubeconfig` exists, and its templates may still be validating. Such a service waits (Pending) with a
 // message naming what it waits for; only definitively bad input is Failed. Pure and workflow-safe.
 import type { ServiceTemplate } from '../api/k0rdent';
-import type { PlanError } from './types';
+import type { PlanError } from '../workflow/types';
 
 /**
  * kcm's template controllers write these validation errors while something upstream is still being fetched or

@@ -1,5 +1,5 @@
 // The activities the ServiceSet workflow calls. The workflow imports this file for types only.
-import type { ApplyResult, EventSpec, FluxRef, Observation, ServiceSetRef, StatusView } from '../core/types';
+import type { ApplyResult, EventSpec, FluxRef, Observation, ServiceSetRef, StatusView } from './types';
 
 export interface ObserveOptions {
   /**

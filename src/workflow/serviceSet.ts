@@ -16,8 +16,8 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { ServiceState } from '../api/constants';
-import type { Activities } from '../activities/types';
+import type { ServiceState } from './constants';
+import type { Activities } from './activities';
 import {
   decideDeletion,
   decideHealing,
@@ -25,12 +25,12 @@ import {
   leftoversToDelete,
   type HealDecision,
   type HealMemory,
-} from '../core/decide';
-import { deletionEdgeEvents, driftEvents, edgeEvents, transitionEvents } from '../core/events';
-import { decideKubeconfigRotation, healAfterRotation } from '../core/kubeconfigRotation';
-import { changedPairs, workflowSearchAttributes } from '../core/searchAttributes';
-import { computeStatus, deletingStatus, statusEqual } from '../core/status';
-import type { Observation, ServiceSetRef, StatusView } from '../core/types';
+} from './decide';
+import { deletionEdgeEvents, driftEvents, edgeEvents, transitionEvents } from './events';
+import { decideKubeconfigRotation, healAfterRotation } from './kubeconfigRotation';
+import { changedPairs, workflowSearchAttributes } from './searchAttributes';
+import { computeStatus, deletingStatus, statusEqual } from './status';
+import type { Observation, ServiceSetRef, StatusView } from './types';
 import {
   changedSignal,
   defaultTiming,
@@ -54,7 +54,7 @@ import {
 export const KCM_BEHAVIOUR_PATCH = 'kcm-behaviour-1';
 
 /**
- * Patch for the search attributes (src/core/searchAttributes): upserted after a pass when they changed. Histories
+ * Patch for the search attributes (src/workflow/searchAttributes): upserted after a pass when they changed. Histories
  * recorded before it (every test/replay history up to lifecycle-4 and healing-1) carry no upserts.
  */
 export const SEARCH_ATTRIBUTES_PATCH = 'search-attributes-1';

@@ -16,7 +16,7 @@ import {
   MAX_RELEASE_NAME,
   REQUESTED_AT_ANNOTATION,
   type ServiceType,
-} from '../api/constants';
+} from '../workflow/constants';
 import type {
   FluxObject,
   HelmRelease,
@@ -26,12 +26,12 @@ import type {
   WrittenMeta,
 } from '../api/flux';
 import type { Service, ServiceSet, ServiceTemplate } from '../api/k0rdent';
-import { chartTemplateMetadata, watchLabels, type FluxMode } from './fluxMode';
+import { chartTemplateMetadata, watchLabels, type FluxMode } from '../workflow/fluxMode';
 import { helmReleaseFields, mergeHelmOptions } from './helmOptions';
 import { fluxObjectName, isNamespaceName, isObjectName, releaseKey, shortenName, targetKey } from './names';
 import { driftDetectionOf, type ProviderConfig } from './providerConfig';
-import type { FluxRef, PlanError } from './types';
-import { parseValues, type ResolvedValues } from './values';
+import type { FluxRef, PlanError } from '../workflow/types';
+import { parseValues, type ResolvedValues } from '../values/parse';
 
 export interface PlanContext {
   serviceSet: ServiceSet;

@@ -5,8 +5,8 @@
 // → Failed (Flux keeps retrying); anything else (Unknown, missing, older generation) → Provisioning.
 // One more case first: an object no controller has picked up for UNCLAIMED_AFTER_MS → Pending, naming the missing
 // controller (see unclaimedVerdict).
-import type { ServiceState } from '../api/constants';
-import { FLUX_WAITING_REASONS } from '../api/constants';
+import type { ServiceState } from './constants';
+import { FLUX_WAITING_REASONS } from './constants';
 import { KCM_WATCH_LABEL_SELECTOR } from './fluxMode';
 import type { FluxObservation, ObservedCondition } from './types';
 
@@ -77,7 +77,7 @@ export function fluxVerdict(o: FluxObservation): FluxVerdict {
       return { state: 'Provisioning', message: describe(ready), confirmed: false };
     }
     // A valuesFrom ConfigMap/Secret that does not exist yet is an input not there yet, not a failure: the
-    // watcher wakes the ServiceSet when it appears (src/core/references).
+    // watcher wakes the ServiceSet when it appears (src/plan/references).
     if (ready.reason === 'ValuesError' && /not found/i.test(ready.message)) {
       return {
         state: 'Provisioning',
