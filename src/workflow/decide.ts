@@ -1,7 +1,8 @@
 // The next actions for one reconcile pass, chosen from an observation by pure functions (the workflow's
 // "decide" step; activities carry them out). Workflow-safe.
 import { fluxVerdict } from './fluxState';
-import type { FluxObservation, FluxRef, Observation, PlanError } from './types';
+import type { Rejections } from './rejections';
+import type { FluxObservation, FluxRef, Observation } from './types';
 
 export interface PassPlan {
   addFinalizer: boolean;
@@ -33,7 +34,7 @@ export function mayApply(obs: Observation): boolean {
 
 export interface PassOptions {
   retry: boolean;
-  rejected: Record<string, PlanError & { hash?: string }>;
+  rejected: Rejections;
   /**
    * Replaying a history recorded before pause froze deletions, cluster deletion let go at once and failures
    * healed (the workflow's `patched()` says so): decide as the code did then.

@@ -3,7 +3,8 @@ import { defineQuery, defineSignal, defineUpdate, type Sinks } from '@temporalio
 import type { ServiceState } from './constants';
 import type { HealMemory } from './decide';
 import type { Memory } from './status';
-import type { PlanError, ServiceSetRef } from './types';
+import type { Rejections } from './rejections';
+import type { ServiceSetRef } from './types';
 
 /** The watcher saw a change to the ServiceSet or one of its objects; carries no state (level-triggered). */
 export interface ChangedSignal {
@@ -97,7 +98,7 @@ export const defaultTiming: Timing = {
 /** State carried across continue-as-new. */
 export interface Carried {
   memory: Memory;
-  rejected: Record<string, PlanError & { hash?: string }>;
+  rejected: Rejections;
   counters: Counters;
   retryPending: boolean;
   deletionStartedAt?: number;
