@@ -1,5 +1,6 @@
-// The observe activity: read the ServiceSet and everything its services depend on, plan each service
-// (keeping only digests), find contenders for its Helm releases, and return a small, secret-free summary.
+// The observe activity: read the ServiceSet and everything its services depend on (the facts), then judge them —
+// plan each service (keeping only digests), check drift, resolve release conflicts (the verdicts) — and return a
+// small, secret-free summary whose type says which is which (src/workflow/types.ts).
 import {
   DEFAULT_KCM_PROVIDER,
   FINALIZER,
@@ -9,7 +10,6 @@ import {
   LABEL_RELEASE_KEY,
   LABEL_SERVICESET_UID,
   MANAGED_BY,
-  PAUSED_ANNOTATION,
 } from '../workflow/constants';
 import { FluxObjectRead } from '../api/flux';
 import {
@@ -34,6 +34,7 @@ import {
   serviceKey,
   serviceType,
   clusterRefFor,
+  isPaused,
   type PlanContext,
 } from '../plan/plan';
 import { deletionTimeoutMs, parseProviderConfig, type ProviderConfig } from '../plan/providerConfig';
@@ -43,13 +44,17 @@ import type {
   FluxObservation,
   FluxRef,
   Observation,
+  ObservationFacts,
+  ObservationVerdicts,
   ObservedCondition,
+  ServiceFacts,
   ServiceObservation,
+  StrayObject,
   ServiceSetRef,
   StatusCondition,
   StatusView,
 } from '../workflow/types';
-import type { Reader } from '../kube/cache';
+import type { CachedReader, Reader } from '../kube/cache';
 import type { KubeObject } from '../kube/client';
 import { paths } from '../kube/paths';
 import { neverReconciled } from '../workflow/fluxState';
@@ -202,12 +207,9 @@ async function leftoversOf(deps: Deps, ref: ServiceSetRef): Promise<FluxRef[]> {
 }
 
 export async function observe(deps: Deps, ref: ServiceSetRef, opts: ObserveOptions = {}): Promise<Observation> {
-  const { client } = deps;
   // Our own reads from the worker's caches when asked (values inputs are always read from the API, by the planner).
   const cache = opts.cached ? deps.cache : undefined;
-  const reader: Reader = cache ?? client;
-  // The caches hold only our Flux objects (labelled managed-by): ask for exactly those.
-  const ownedBy = (uid: string) => `${cache ? `${LABEL_MANAGED_BY}=${MANAGED_BY},` : ''}${LABEL_SERVICESET_UID}=${uid}`;
+  const reader: Reader = cache ?? deps.client;
   const raw = await reader.get<KubeObject>(paths.serviceSet(ref.namespace, ref.name));
   if (!raw) {
     const leftovers = await leftoversOf(deps, ref);
@@ -225,28 +227,34 @@ export async function observe(deps: Deps, ref: ServiceSetRef, opts: ObserveOptio
       hasFinalizer: ((raw.metadata.finalizers as string[] | undefined) ?? []).includes(FINALIZER),
     };
   }
-  const meta = ss.metadata;
-  const ns = meta.namespace ?? 'default';
   const smpRaw = ss.spec.provider.name ? await reader.get(paths.smp(ss.spec.provider.name)) : undefined;
   const smp = smpRaw
     ? parseObject(StateManagementProvider, smpRaw, `StateManagementProvider ${ss.spec.provider.name}`)
     : undefined;
   const own = ownership(smp, ss, deps.identity);
+  const facts = serviceSetFacts(ss, smp);
+  const verdicts: ObservationVerdicts = { owned: own.owned, ...(own.reason ? { notOwnedReason: own.reason } : {}) };
+  if (!own.owned && !facts.hasFinalizer) return { ...facts, ...verdicts, services: [], stray: [] }; // not ours: read nothing else
+
+  const objects = await readFluxObjects(deps, ss, facts, cache);
+  const templateOf = templateReader(reader);
+  const services = await serviceFactsOf(ss, objects.ours, templateOf);
+  const judged = await judge(deps, ss, facts, own.owned, services, objects, templateOf);
+  return { ...facts, ...verdicts, ...judged };
+}
+
+/** What the ServiceSet object itself says, and its StateManagementProvider. */
+function serviceSetFacts(ss: ServiceSet, smp: StateManagementProvider | undefined): ObservationFacts {
+  const meta = ss.metadata;
   const cfg = parseProviderConfig(ss.spec.provider.config);
-  const config: ProviderConfig | undefined = cfg.ok ? cfg.config : undefined;
   const selfManagement = isSelfManagement(ss);
   const secretName = kubeconfigSecretName(ss);
-  const deleting = !!meta.deletionTimestamp;
-  const paused = !!meta.annotations && Object.prototype.hasOwnProperty.call(meta.annotations, PAUSED_ANNOTATION);
-
-  const base: Observation = {
+  return {
     found: true,
     generation: meta.generation ?? 0,
-    deleting,
+    deleting: !!meta.deletionTimestamp,
     hasFinalizer: (meta.finalizers ?? []).includes(FINALIZER),
-    paused,
-    owned: own.owned,
-    ...(own.reason ? { notOwnedReason: own.reason } : {}),
+    paused: isPaused(ss),
     provider: {
       name: ss.spec.provider.name,
       found: !!smp,
@@ -270,41 +278,65 @@ export async function observe(deps: Deps, ref: ServiceSetRef, opts: ObserveOptio
       ...(secretName ? { kubeconfigSecret: secretName } : {}),
       kubeconfigSecretFound: selfManagement,
     },
-    services: [],
-    stray: [],
     status: statusView(ss),
   };
-  if (!own.owned && !base.hasFinalizer) return base; // not ours: read nothing else
+}
 
+interface FluxObjects {
+  ours: FluxObservation[];
+  /** The live objects, for the drift check against the plan (read here, never returned: only field paths are). */
+  live: Map<string, KubeObject>;
+}
+
+/** Our Flux objects of this ServiceSet, and what the target's state adds to the facts (kubeconfig, deletion). */
+async function readFluxObjects(
+  deps: Deps,
+  ss: ServiceSet,
+  facts: ObservationFacts,
+  cache: CachedReader | undefined,
+): Promise<FluxObjects> {
+  const { client } = deps;
+  const reader: Reader = cache ?? client;
+  const meta = ss.metadata;
+  const ns = meta.namespace ?? 'default';
+  // The caches hold only our Flux objects (labelled managed-by): ask for exactly those.
+  const ownedBy = `${cache ? `${LABEL_MANAGED_BY}=${MANAGED_BY},` : ''}${LABEL_SERVICESET_UID}=${meta.uid}`;
   const [hrs, kss] = await Promise.all([
-    reader.list(paths.helmReleases(ns), ownedBy(meta.uid)),
-    reader.list(paths.kustomizations(ns), ownedBy(meta.uid)),
+    reader.list(paths.helmReleases(ns), ownedBy),
+    reader.list(paths.kustomizations(ns), ownedBy),
   ]);
   const ours = [
     ...hrs.items.map((o) => observeFlux(o, 'HelmRelease')),
     ...kss.items.map((o) => observeFlux(o, 'Kustomization')),
   ];
-  // The live objects, for the drift check against the plan (read here, never returned: only field paths are).
   const live = new Map<string, KubeObject>(
     [...hrs.items, ...kss.items].map((o, i) => [`${ours[i]!.kind}/${o.metadata.name}`, o]),
   );
+  const secretName = facts.target.kubeconfigSecret;
   // A name that can be no Secret's (cluster "../x") is never read; planning names it (invalidReference).
   if (secretName && isObjectName(secretName) && (ss.spec.services?.length || ours.length)) {
     const p = paths.secret(ns, secretName);
     const secret = cache ? await cache.head(p) : await client.get(p);
-    base.target.kubeconfigSecretFound = !!secret;
+    facts.target.kubeconfigSecretFound = !!secret;
     // Which version of it (never its content): a rotation makes the workflow ask Flux to reconcile now.
-    if (secret) base.target.kubeconfigVersion = `${secret.metadata.uid ?? ''}/${secret.metadata.resourceVersion ?? ''}`;
+    if (secret)
+      facts.target.kubeconfigVersion = `${secret.metadata.uid ?? ''}/${secret.metadata.resourceVersion ?? ''}`;
   }
   // Deleting with objects to clean up: is the whole cluster going away (then there is nothing to uninstall from)?
   // A missing ClusterDeployment says nothing (ServiceSets need not come from one); only its deletion does.
-  if (deleting && !selfManagement && isObjectName(ss.spec.cluster) && ours.length) {
+  if (facts.deleting && !facts.target.selfManagement && isObjectName(ss.spec.cluster) && ours.length) {
     const cd = await client.get(paths.clusterDeployment(ns, ss.spec.cluster));
-    if (cd?.metadata.deletionTimestamp) base.target.clusterDeleting = true;
+    if (cd?.metadata.deletionTimestamp) facts.target.clusterDeleting = true;
   }
+  return { ours, live };
+}
 
+type TemplateOf = (namespace: string, name: string) => Promise<ServiceTemplate | undefined>;
+
+/** Each ServiceTemplate read once per observation; a name that can be no object's is never read. */
+function templateReader(reader: Reader): TemplateOf {
   const templates = new Map<string, ServiceTemplate | undefined>();
-  const templateOf = async (namespace: string, name: string) => {
+  return async (namespace, name) => {
     const k = `${namespace}/${name}`;
     if (!isObjectName(name)) return undefined; // never read; planning names the bad reference
     if (!templates.has(k)) {
@@ -313,30 +345,63 @@ export async function observe(deps: Deps, ref: ServiceSetRef, opts: ObserveOptio
     }
     return templates.get(k);
   };
-  const ctx: PlanContext | undefined = config ? { serviceSet: ss, config, paused, fluxMode: deps.fluxMode } : undefined;
-  const planner = ctx ? new ServicePlanner(client, ctx) : undefined;
-  const claimed = new Set<string>();
-  const duplicates = duplicateServices(ss.spec.services ?? []);
+}
+
+/** Per spec service: what it is, and which of our Flux objects serves it (claimed objects get its key). */
+async function serviceFactsOf(
+  ss: ServiceSet,
+  ours: FluxObservation[],
+  templateOf: TemplateOf,
+): Promise<{ svc: Service; template: ServiceTemplate | undefined; facts: ServiceFacts }[]> {
+  const ns = ss.metadata.namespace ?? 'default';
+  const out: { svc: Service; template: ServiceTemplate | undefined; facts: ServiceFacts }[] = [];
   for (const svc of ss.spec.services ?? []) {
     const template = await templateOf(ns, svc.template);
     const type = serviceType(template);
     const key = serviceKey(svc);
     const fref = fluxRefFor(ss, svc, type);
     const flux = ours.find((o) => o.kind === fref.kind && o.name === fref.name);
-    if (flux) {
-      flux.serviceKey = key;
-      claimed.add(`${flux.kind}/${flux.name}`);
-    }
-    const so: ServiceObservation = {
-      key,
-      name: svc.name,
-      namespace: svc.namespace,
-      template: svc.template,
-      type,
-      specVersion: svc.version ?? '',
-      uninstall: type === 'Helm' && svc.helmAction === 'Uninstall',
-      ...(flux ? { flux } : {}),
-    };
+    if (flux) flux.serviceKey = key;
+    out.push({
+      svc,
+      template,
+      facts: {
+        key,
+        name: svc.name,
+        namespace: svc.namespace,
+        template: svc.template,
+        type,
+        specVersion: svc.version ?? '',
+        uninstall: type === 'Helm' && svc.helmAction === 'Uninstall',
+        ...(flux ? { flux } : {}),
+      },
+    });
+  }
+  return out;
+}
+
+/** The verdicts: each service planned (and checked for drift and release conflicts), each stray object judged. */
+async function judge(
+  deps: Deps,
+  ss: ServiceSet,
+  facts: ObservationFacts,
+  owned: boolean,
+  services: { svc: Service; template: ServiceTemplate | undefined; facts: ServiceFacts }[],
+  objects: FluxObjects,
+  templateOf: TemplateOf,
+): Promise<Pick<Observation, 'services' | 'stray'>> {
+  const ns = ss.metadata.namespace ?? 'default';
+  const cfg = parseProviderConfig(ss.spec.provider.config);
+  const config: ProviderConfig | undefined = cfg.ok ? cfg.config : undefined;
+  const ctx: PlanContext | undefined = config
+    ? { serviceSet: ss, config, paused: facts.paused, fluxMode: deps.fluxMode }
+    : undefined;
+  const planner = ctx ? new ServicePlanner(deps.client, ctx) : undefined;
+  const duplicates = duplicateServices(ss.spec.services ?? []);
+  const out: ServiceObservation[] = [];
+  for (const { svc, template, facts: sf } of services) {
+    const { key, type, flux } = sf;
+    const so: ServiceObservation = { ...sf };
     const dup = duplicates.get(key);
     if (dup && planner) {
       so.planError = duplicateServiceError(key, dup);
@@ -348,17 +413,17 @@ export async function observe(deps: Deps, ref: ServiceSetRef, opts: ObserveOptio
           hash: p.hash,
         };
         // Only an object that claims to be this plan can have drifted from it (else it is re-applied anyway).
-        const raw = flux && live.get(`${flux.kind}/${flux.name}`);
+        const raw = flux && objects.live.get(`${flux.kind}/${flux.name}`);
         if (raw && flux && !flux.deleting && flux.appliedHash === p.hash) {
           const d = detectDrift(p.object, raw);
           if (d) so.drift = d;
         }
       } else so.planError = p.error;
       // Flux reads the target's kubeconfig from this Secret; without it nothing can be deployed there.
-      if (p.ok && p.object.spec.kubeConfig && !base.target.kubeconfigSecretFound) {
+      if (p.ok && p.object.spec.kubeConfig && !facts.target.kubeconfigSecretFound) {
         so.planError = {
           reason: 'KubeconfigSecretNotFound',
-          message: `kubeconfig Secret ${ns}/${secretName} of cluster ${ss.spec.cluster} not found (key "value")`,
+          message: `kubeconfig Secret ${ns}/${facts.target.kubeconfigSecret} of cluster ${ss.spec.cluster} not found (key "value")`,
         };
         delete so.desired;
       }
@@ -368,22 +433,23 @@ export async function observe(deps: Deps, ref: ServiceSetRef, opts: ObserveOptio
         delete so.planError;
       }
     }
-    if (type === 'Helm' && !so.uninstall && !deleting && own.owned && config) {
+    if (type === 'Helm' && !so.uninstall && !facts.deleting && owned && config) {
       const c = await conflictFor(deps, ss, svc, config.priority, templateOf);
       if (c) so.conflict = c;
-    } else if (deleting && type === 'Helm' && flux) {
+    } else if (facts.deleting && type === 'Helm' && flux) {
       const c = await conflictFor(deps, ss, svc, config?.priority ?? 0, templateOf);
       if (c) so.conflict = c;
     }
-    base.services.push(so);
+    out.push(so);
   }
-  for (const o of ours) {
-    if (claimed.has(`${o.kind}/${o.name}`)) continue;
+  const stray: StrayObject[] = [];
+  for (const o of objects.ours) {
+    if (o.serviceKey) continue; // claimed by a spec service
     const handOver =
       o.kind === 'HelmRelease' && !!o.releaseKey && (await othersWaitFor(deps, ss, o.releaseKey, templateOf));
-    base.stray.push({ flux: o, handOver });
+    stray.push({ flux: o, handOver });
   }
-  return base;
+  return { services: out, stray };
 }
 
 interface ContenderSs {

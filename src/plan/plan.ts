@@ -16,6 +16,7 @@ import {
   MAX_RELEASE_NAME,
   REQUESTED_AT_ANNOTATION,
   type ServiceType,
+  PAUSED_ANNOTATION,
 } from '../workflow/constants';
 import type {
   FluxObject,
@@ -61,6 +62,12 @@ export function kubeconfigSecretName(ss: ServiceSet): string | undefined {
 
 export function isSelfManagement(ss: ServiceSet): boolean {
   return !!ss.spec.provider.selfManagement;
+}
+
+/** kcm's service-set-paused annotation (any value): changes are recorded, nothing is rolled out or removed. */
+export function isPaused(ss: ServiceSet): boolean {
+  const a = ss.metadata.annotations;
+  return !!a && Object.prototype.hasOwnProperty.call(a, PAUSED_ANNOTATION);
 }
 
 export function serviceKey(s: { namespace: string; name: string }): string {

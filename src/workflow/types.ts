@@ -68,7 +68,8 @@ export interface ConflictInfo {
   foreign?: { namespace: string; name: string; provider: string }[];
 }
 
-export interface ServiceObservation {
+/** What the observe activity read about one service: facts, no judgement. */
+export interface ServiceFacts {
   key: string;
   name: string;
   namespace: string;
@@ -76,15 +77,28 @@ export interface ServiceObservation {
   type: ServiceType;
   specVersion: string;
   uninstall: boolean;
+  /** Our Flux object for this service, as it is. */
+  flux?: FluxObservation;
+}
+
+/**
+ * What the observe activity concluded about one service from the facts and the inputs it read (the planner,
+ * the drift check, the release-conflict rule). Decided there because the inputs (rendered values, templates,
+ * other ServiceSets) never enter the workflow.
+ */
+export interface ServiceVerdicts {
+  /** Bad input: the service fails until the input changes (or waits, when `pending`). */
   planError?: PlanError;
   /** An input that is not there yet (kubeconfig Secret, template being validated): wait, do not fail. */
   awaiting?: PlanError;
+  /** What we would write, by reference and digest. */
   desired?: { ref: FluxRef; hash: string };
-  flux?: FluxObservation;
   /** Someone else changed our Flux object (src/workflow/drift.ts): the pass applies the plan again. */
   drift?: Drift;
   conflict?: ConflictInfo;
 }
+
+export interface ServiceObservation extends ServiceFacts, ServiceVerdicts {}
 
 export interface StatusCondition {
   type: string;
@@ -123,16 +137,14 @@ export interface StatusView {
   conditions: StatusCondition[];
 }
 
-export interface Observation {
+/** What the observe activity read about the ServiceSet and its surroundings: facts, no judgement. */
+export interface ObservationFacts {
   /** False when the ServiceSet is gone (or was recreated under another uid). */
   found: boolean;
   generation: number;
   deleting: boolean;
   hasFinalizer: boolean;
   paused: boolean;
-  owned: boolean;
-  /** Why not owned (for the query and logs). */
-  notOwnedReason?: string;
   provider: { name: string; found: boolean; ready: boolean; suspended: boolean };
   cluster: ClusterRef;
   providerConfig: {
@@ -153,9 +165,6 @@ export interface Observation {
     /** The ClusterDeployment has a deletionTimestamp (read only while the ServiceSet is being deleted). */
     clusterDeleting?: boolean;
   };
-  services: ServiceObservation[];
-  /** Our Flux objects that no longer belong to a spec service. */
-  stray: StrayObject[];
   /**
    * Only when the ServiceSet is gone (found false): Flux objects still labelled with its uid — it was deleted
    * without our finalizer (someone removed it), and nothing else may clean them up (no garbage collector).
@@ -166,9 +175,25 @@ export interface Observation {
   invalid?: string;
 }
 
+/** What the observe activity concluded about the ServiceSet as a whole. */
+export interface ObservationVerdicts {
+  /** Our StateManagementProvider names us and its selector matches the ServiceSet (src/ownership/). */
+  owned: boolean;
+  /** Why not owned (for the query and logs). */
+  notOwnedReason?: string;
+}
+
+/** One observation: the facts, and per service the facts with the verdicts on them. */
+export interface Observation extends ObservationFacts, ObservationVerdicts {
+  services: ServiceObservation[];
+  /** Our Flux objects that no longer belong to a spec service. */
+  stray: StrayObject[];
+}
+
 export interface StrayObject {
+  /** Fact: the object as it is. */
   flux: FluxObservation;
-  /** Another ServiceSet wants this release: suspend before deleting so Flux does not uninstall it. */
+  /** Verdict: another ServiceSet wants this release; suspend before deleting so Flux does not uninstall it. */
   handOver: boolean;
 }
 
