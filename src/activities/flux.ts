@@ -7,15 +7,13 @@ import {
   REQUESTED_AT_ANNOTATION,
   RESET_AT_ANNOTATION,
 } from '../workflow/constants';
-import { ServiceSet, ServiceTemplate, parseObject } from '../api/k0rdent';
+import { ServiceSet, parseObject } from '../api/k0rdent';
 import { FIELD_MANAGER, SIDE_FIELD_MANAGER, foreignAdditions, jsonPointer } from '../workflow/drift';
 import { serviceKey } from '../plan/plan';
-import { parseProviderConfig } from '../plan/providerConfig';
-import { PAUSED_ANNOTATION } from '../workflow/constants';
+import { serviceSetPlanner, templateReader } from '../plan/planServiceSet';
 import type { ApplyResult, FluxRef, ServiceSetRef } from '../workflow/types';
 import { KubeError, type KubeObject } from '../kube/client';
 import { paths } from '../kube/paths';
-import { ServicePlanner } from '../plan/planCache';
 import { m } from '../metrics';
 import type { Deps } from './deps';
 import { recordEvent, refLog } from './serviceSet';
@@ -40,40 +38,29 @@ async function loadServiceSet(deps: Deps, ref: ServiceSetRef): Promise<ServiceSe
 export async function applyServices(deps: Deps, ref: ServiceSetRef, keys: string[]): Promise<ApplyResult[]> {
   const ss = await loadServiceSet(deps, ref);
   if (!ss || ss.metadata.deletionTimestamp) return [];
-  const cfg = parseProviderConfig(ss.spec.provider.config);
-  if (!cfg.ok)
-    return keys.map((key) => ({ key, ok: false, error: { reason: 'ProviderConfigInvalid', message: cfg.error } }));
-  const paused =
-    !!ss.metadata.annotations && Object.prototype.hasOwnProperty.call(ss.metadata.annotations, PAUSED_ANNOTATION);
-  const ns = ss.metadata.namespace ?? 'default';
-  const planner = new ServicePlanner(deps.client, {
-    serviceSet: ss,
-    config: cfg.config,
-    paused,
+  // The observation that chose these keys checked the kubeconfig Secret; the plan is made afresh from the API.
+  const planner = serviceSetPlanner(ss, {
+    templateOf: templateReader(deps.client),
+    values: deps.client,
     fluxMode: deps.fluxMode,
   });
-  // Services share templates: each is read once per call.
-  const templates = new Map<string, Promise<ServiceTemplate | undefined>>();
-  const templateOf = (name: string) => {
-    if (!templates.has(name))
-      templates.set(
-        name,
-        deps.client
-          .get(paths.serviceTemplate(ns, name))
-          .then((t) => (t ? parseObject(ServiceTemplate, t, `ServiceTemplate ${ns}/${name}`) : undefined)),
-      );
-    return templates.get(name)!;
-  };
+  if (!planner.ok)
+    return keys.map((key) => ({
+      key,
+      ok: false,
+      error: { reason: 'ProviderConfigInvalid', message: planner.configError },
+    }));
   const applyOne = async (key: string): Promise<ApplyResult | undefined> => {
     const svc = (ss.spec.services ?? []).find((s) => serviceKey(s) === key);
     if (!svc) return undefined; // removed since the observation; the next pass cleans up
-    const template = await templateOf(svc.template);
-    const plan = await planner.plan(svc, template);
-    if (!plan.ok && plan.error.pending) return undefined; // an input went away since the observation: the next pass waits
-    if (!plan.ok) {
-      m.applyErrors.inc({ reason: plan.error.reason });
-      return { key, ok: false, error: plan.error };
+    const row = await planner.plan(svc);
+    // An input went away since the observation (or the service is uninstalled now): the next pass decides.
+    if (row.awaiting || row.planError?.pending || row.uninstall) return undefined;
+    if (row.planError) {
+      m.applyErrors.inc({ reason: row.planError.reason });
+      return { key, ok: false, error: row.planError };
     }
+    const plan = row.planned!;
     const fref: FluxRef = {
       kind: plan.object.kind,
       namespace: plan.object.metadata.namespace,

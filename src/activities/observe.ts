@@ -12,21 +12,11 @@ import {
   MANAGED_BY,
 } from '../workflow/constants';
 import { FluxObjectRead } from '../api/flux';
-import {
-  ServiceSet,
-  StateManagementProvider,
-  ServiceTemplate,
-  parseObject,
-  type Service,
-  type ServiceStatus,
-} from '../api/k0rdent';
-import { awaitedInput } from '../plan/awaiting';
+import { ServiceSet, StateManagementProvider, parseObject, type Service, type ServiceStatus } from '../api/k0rdent';
 import { detectDrift } from '../workflow/drift';
 import { releaseOwner, type Contender } from '../ownership/conflicts';
 import { isObjectName } from '../plan/names';
 import {
-  duplicateServiceError,
-  duplicateServices,
   fluxRefFor,
   isSelfManagement,
   kubeconfigSecretName,
@@ -35,9 +25,8 @@ import {
   serviceType,
   clusterRefFor,
   isPaused,
-  type PlanContext,
 } from '../plan/plan';
-import { deletionTimeoutMs, parseProviderConfig, type ProviderConfig } from '../plan/providerConfig';
+import { deletionTimeoutMs, parseProviderConfig } from '../plan/providerConfig';
 import { matchSelector } from '../ownership/selector';
 import type {
   ConflictInfo,
@@ -58,7 +47,7 @@ import type { CachedReader, Reader } from '../kube/cache';
 import type { KubeObject } from '../kube/client';
 import { paths } from '../kube/paths';
 import { neverReconciled } from '../workflow/fluxState';
-import { ServicePlanner } from '../plan/planCache';
+import { serviceSetPlanner, templateReader, type TemplateOf } from '../plan/planServiceSet';
 import type { Deps } from './deps';
 import type { ObserveOptions } from '../workflow/activities';
 
@@ -331,30 +320,14 @@ async function readFluxObjects(
   return { ours, live };
 }
 
-type TemplateOf = (namespace: string, name: string) => Promise<ServiceTemplate | undefined>;
-
-/** Each ServiceTemplate read once per observation; a name that can be no object's is never read. */
-function templateReader(reader: Reader): TemplateOf {
-  const templates = new Map<string, ServiceTemplate | undefined>();
-  return async (namespace, name) => {
-    const k = `${namespace}/${name}`;
-    if (!isObjectName(name)) return undefined; // never read; planning names the bad reference
-    if (!templates.has(k)) {
-      const t = await reader.get(paths.serviceTemplate(namespace, name));
-      templates.set(k, t ? parseObject(ServiceTemplate, t, `ServiceTemplate ${k}`) : undefined);
-    }
-    return templates.get(k);
-  };
-}
-
 /** Per spec service: what it is, and which of our Flux objects serves it (claimed objects get its key). */
 async function serviceFactsOf(
   ss: ServiceSet,
   ours: FluxObservation[],
   templateOf: TemplateOf,
-): Promise<{ svc: Service; template: ServiceTemplate | undefined; facts: ServiceFacts }[]> {
+): Promise<{ svc: Service; facts: ServiceFacts }[]> {
   const ns = ss.metadata.namespace ?? 'default';
-  const out: { svc: Service; template: ServiceTemplate | undefined; facts: ServiceFacts }[] = [];
+  const out: { svc: Service; facts: ServiceFacts }[] = [];
   for (const svc of ss.spec.services ?? []) {
     const template = await templateOf(ns, svc.template);
     const type = serviceType(template);
@@ -364,7 +337,6 @@ async function serviceFactsOf(
     if (flux) flux.serviceKey = key;
     out.push({
       svc,
-      template,
       facts: {
         key,
         name: svc.name,
@@ -386,28 +358,27 @@ async function judge(
   ss: ServiceSet,
   facts: ObservationFacts,
   owned: boolean,
-  services: { svc: Service; template: ServiceTemplate | undefined; facts: ServiceFacts }[],
+  services: { svc: Service; facts: ServiceFacts }[],
   objects: FluxObjects,
   templateOf: TemplateOf,
 ): Promise<Pick<Observation, 'services' | 'stray'>> {
-  const ns = ss.metadata.namespace ?? 'default';
-  const cfg = parseProviderConfig(ss.spec.provider.config);
-  const config: ProviderConfig | undefined = cfg.ok ? cfg.config : undefined;
-  const ctx: PlanContext | undefined = config
-    ? { serviceSet: ss, config, paused: facts.paused, fluxMode: deps.fluxMode }
-    : undefined;
-  const planner = ctx ? new ServicePlanner(deps.client, ctx) : undefined;
-  const duplicates = duplicateServices(ss.spec.services ?? []);
+  const planner = serviceSetPlanner(ss, {
+    templateOf,
+    values: deps.client,
+    fluxMode: deps.fluxMode,
+    kubeconfigSecretFound: facts.target.kubeconfigSecretFound,
+  });
+  const config = planner.ok ? planner.config : undefined;
   const out: ServiceObservation[] = [];
-  for (const { svc, template, facts: sf } of services) {
-    const { key, type, flux } = sf;
+  for (const { svc, facts: sf } of services) {
+    const { type, flux } = sf;
     const so: ServiceObservation = { ...sf };
-    const dup = duplicates.get(key);
-    if (dup && planner) {
-      so.planError = duplicateServiceError(key, dup);
-    } else if (planner && !so.uninstall) {
-      const p = await planner.plan(svc, template);
-      if (p.ok) {
+    if (planner.ok) {
+      const row = await planner.plan(svc);
+      if (row.planError) so.planError = row.planError;
+      if (row.awaiting) so.awaiting = row.awaiting;
+      const p = row.planned;
+      if (p) {
         so.desired = {
           ref: { kind: p.object.kind, namespace: p.object.metadata.namespace, name: p.object.metadata.name },
           hash: p.hash,
@@ -418,19 +389,6 @@ async function judge(
           const d = detectDrift(p.object, raw);
           if (d) so.drift = d;
         }
-      } else so.planError = p.error;
-      // Flux reads the target's kubeconfig from this Secret; without it nothing can be deployed there.
-      if (p.ok && p.object.spec.kubeConfig && !facts.target.kubeconfigSecretFound) {
-        so.planError = {
-          reason: 'KubeconfigSecretNotFound',
-          message: `kubeconfig Secret ${ns}/${facts.target.kubeconfigSecret} of cluster ${ss.spec.cluster} not found (key "value")`,
-        };
-        delete so.desired;
-      }
-      const awaited = so.planError && awaitedInput(so.planError, template);
-      if (awaited) {
-        so.awaiting = awaited;
-        delete so.planError;
       }
     }
     if (type === 'Helm' && !so.uninstall && !facts.deleting && owned && config) {
@@ -496,7 +454,7 @@ async function contendersFor(
   deps: Deps,
   ss: ServiceSet,
   releaseKey: string,
-  templateOf: (ns: string, name: string) => Promise<ServiceTemplate | undefined>,
+  templateOf: TemplateOf,
 ): Promise<ContenderSs[]> {
   const out: ContenderSs[] = [];
   for (const { other, svc } of (await releaseIndex(deps, ss)).get(releaseKey) ?? []) {
@@ -529,7 +487,7 @@ async function conflictFor(
   ss: ServiceSet,
   svc: Service,
   priority: number,
-  templateOf: (ns: string, name: string) => Promise<ServiceTemplate | undefined>,
+  templateOf: TemplateOf,
 ): Promise<ConflictInfo | undefined> {
   const rk = releaseKeyFor(ss, svc);
   const all = await contendersFor(deps, ss, rk, templateOf);
@@ -577,12 +535,7 @@ async function conflictFor(
   };
 }
 
-async function othersWaitFor(
-  deps: Deps,
-  ss: ServiceSet,
-  releaseKey: string,
-  templateOf: (ns: string, name: string) => Promise<ServiceTemplate | undefined>,
-): Promise<boolean> {
+async function othersWaitFor(deps: Deps, ss: ServiceSet, releaseKey: string, templateOf: TemplateOf): Promise<boolean> {
   return (await contendersFor(deps, ss, releaseKey, templateOf)).some(
     (c) => c.ours && !c.ss.metadata.deletionTimestamp,
   );

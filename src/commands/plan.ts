@@ -1,16 +1,16 @@
 // `ksm-flux plan <ns>/<name>` and `ksm-flux plan --file FILE`: what the worker would write now, for each
-// service, printed with a diff against the live object. It runs the worker's own planning code (ServicePlanner:
-// values resolution then src/plan/plan.ts) and applies nothing. Secret contents are never printed: the planned
+// service, printed with a diff against the live object. It runs the worker's own planner (src/plan/planServiceSet.ts,
+// with every rule the worker applies) and applies nothing. Secret contents are never printed: the planned
 // objects hold only references (kubeConfig.secretRef, valuesFrom), and Secrets are never rendered.
 import fs from 'node:fs';
 import YAML from 'yaml';
-import { PAUSED_ANNOTATION } from '../workflow/constants';
 import type { FluxObject } from '../api/flux';
-import { ServiceSet, ServiceTemplate, parseObject } from '../api/k0rdent';
-import { ServicePlanner } from '../plan/planCache';
+import { ServiceSet, parseObject } from '../api/k0rdent';
+import { planServiceSet, templateReader } from '../plan/planServiceSet';
+import { isObjectName } from '../plan/names';
+import type { ObjectReader } from '../values/clusterObject';
 import { DEFAULT_FLUX_MODE, type FluxMode } from '../workflow/fluxMode';
-import { serviceKey } from '../plan/plan';
-import { parseProviderConfig } from '../plan/providerConfig';
+import { kubeconfigSecretName } from '../plan/plan';
 import type { PlanError } from '../workflow/types';
 import { KubeClient, type KubeObject } from '../kube/client';
 import { paths } from '../kube/paths';
@@ -20,8 +20,14 @@ export interface ServicePlan {
   service: string;
   /** What the worker would write (absent when the service cannot be planned). */
   object?: FluxObject;
+  /** Its digest, as the worker records it (the applied-hash annotation). */
+  hash?: string;
   /** Why it cannot be planned: `pending` is waiting for an input, anything else makes the ServiceSet fail. */
   error?: PlanError;
+  /** An input that is not there yet (kubeconfig Secret, template being validated): the worker waits. */
+  awaiting?: PlanError;
+  /** helmAction Uninstall: nothing is planned, the worker removes the service's Flux object. */
+  uninstall?: boolean;
   /** Line diff of the live object (restricted to what we write) → the planned one; empty when they agree. */
   diff: string[];
   live: boolean;
@@ -44,9 +50,21 @@ export function serviceSetFromFile(text: string, file: string): unknown {
   return ss;
 }
 
-/** Plans every service of `raw` (a ServiceSet object) as the worker would, reading templates and values inputs. */
-export async function planServiceSet(
-  kube: KubeClient,
+/** Whether the target's kubeconfig Secret exists, as the observe activity checks it (its content is not kept). */
+async function kubeconfigSecretFound(kube: ObjectReader, ss: ServiceSet): Promise<boolean> {
+  const name = kubeconfigSecretName(ss);
+  if (name === undefined) return true; // self-management: no Secret
+  if (!isObjectName(name)) return false; // never read; planning names the bad reference
+  return !!(await kube.get(paths.secret(ss.metadata.namespace ?? 'default', name)));
+}
+
+/**
+ * Plans every service of `raw` (a ServiceSet object) with the worker's planner (src/plan/planServiceSet.ts),
+ * reading templates, values inputs and the kubeconfig Secret as the worker does, and diffs it against the live
+ * objects.
+ */
+export async function planReport(
+  kube: ObjectReader,
   raw: unknown,
   fluxMode: FluxMode = DEFAULT_FLUX_MODE,
 ): Promise<PlanReport> {
@@ -60,34 +78,36 @@ export async function planServiceSet(
   }
   const ss = parseObject(ServiceSet, raw, `ServiceSet ${ns}/${name}`);
   const report: PlanReport = { serviceSet: `${ns}/${name}`, unsupported: [], services: [], fails: false };
-  const cfg = parseProviderConfig(ss.spec.provider.config);
-  if (!cfg.ok) {
-    report.configError = cfg.error;
+  const plan = await planServiceSet(ss, {
+    templateOf: templateReader(kube),
+    values: kube,
+    fluxMode,
+    kubeconfigSecretFound: await kubeconfigSecretFound(kube, ss),
+  });
+  if (!plan.ok) {
+    report.configError = plan.configError;
     report.fails = true;
     return report;
   }
-  report.unsupported = cfg.unsupported;
-  const paused = Object.prototype.hasOwnProperty.call(ss.metadata.annotations ?? {}, PAUSED_ANNOTATION);
-  const planner = new ServicePlanner(kube, { serviceSet: ss, config: cfg.config, paused, fluxMode });
-  for (const svc of ss.spec.services ?? []) {
-    const tRaw = await kube.get(paths.serviceTemplate(ns, svc.template));
-    const template = tRaw ? parseObject(ServiceTemplate, tRaw, `ServiceTemplate ${ns}/${svc.template}`) : undefined;
-    const p = await planner.plan(svc, template);
-    const key = serviceKey(svc);
-    if (!p.ok) {
-      report.services.push({ service: key, error: p.error, diff: [], live: false });
-      if (!p.error.pending) report.fails = true;
-      continue;
+  report.unsupported = plan.unsupported;
+  for (const row of plan.rows) {
+    const base = { service: row.key, diff: [], live: false };
+    if (row.uninstall) report.services.push({ ...base, uninstall: true });
+    else if (row.awaiting) report.services.push({ ...base, awaiting: row.awaiting });
+    else if (row.planError) {
+      report.services.push({ ...base, error: row.planError });
+      if (!row.planError.pending) report.fails = true;
+    } else if (row.planned) {
+      const o = row.planned.object;
+      const live = await kube.get(paths.flux({ kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name }));
+      report.services.push({
+        service: row.key,
+        object: o,
+        hash: row.planned.hash,
+        live: !!live,
+        diff: live ? diffLines(toYaml(projectLive(live, o)), toYaml(comparable(o))) : [],
+      });
     }
-    const live = await kube.get(
-      paths.flux({ kind: p.object.kind, namespace: p.object.metadata.namespace, name: p.object.metadata.name }),
-    );
-    report.services.push({
-      service: key,
-      object: p.object,
-      live: !!live,
-      diff: live ? diffLines(toYaml(projectLive(live, p.object)), toYaml(comparable(p.object))) : [],
-    });
   }
   return report;
 }
@@ -187,9 +207,14 @@ export function formatReport(r: PlanReport): string {
   for (const u of r.unsupported) lines.push(`  note ${u}`);
   for (const s of r.services) {
     lines.push('');
-    if (s.error) {
+    if (s.uninstall) {
+      lines.push(`--- service ${s.service}: UNINSTALL (its Flux object is removed; Flux uninstalls the release)`);
+      continue;
+    }
+    const why = s.awaiting ?? s.error;
+    if (why) {
       lines.push(
-        `--- service ${s.service}: ${s.error.pending ? 'WAITING' : 'FAIL'} ${s.error.reason}: ${s.error.message}`,
+        `--- service ${s.service}: ${s.awaiting || why.pending ? 'WAITING' : 'FAIL'} ${why.reason}: ${why.message}`,
       );
       continue;
     }
@@ -220,7 +245,7 @@ export async function plan(
       raw = await kube.get(paths.serviceSet(namespace, name));
       if (!raw) throw new Error(`ServiceSet ${namespace}/${name} not found`);
     }
-    const report = await planServiceSet(kube, raw, target.fluxMode);
+    const report = await planReport(kube, raw, target.fluxMode);
     out(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
     return report.fails ? 1 : 0;
   } finally {
