@@ -8,7 +8,8 @@ import type { KubeClient, KubeObject } from '../kube/client';
 import type { Informer } from '../kube/informer';
 import { paths } from '../kube/paths';
 import type { Logger } from '../log';
-import { ownership } from './observe';
+import { ownership } from '../ownership/ownership';
+import { ReleaseIndex } from '../ownership/releaseIndex';
 
 export interface Identity {
   name: string;
@@ -16,8 +17,8 @@ export interface Identity {
 }
 
 export interface ServiceSetSource {
-  /** ServiceSets that could contend with `ss` for a release: same namespace, or every self-management one. */
-  inNamespaceOrSelf(ss: ServiceSet): Promise<ServiceSet[]>;
+  /** A release index holding at least every ServiceSet that could contend with `ss` for a release. */
+  releasesAround(ss: ServiceSet): Promise<ReleaseIndex>;
 }
 
 export interface Deps {
@@ -35,87 +36,53 @@ export interface Deps {
   instance: string;
 }
 
-function parseAll(items: KubeObject[]): ServiceSet[] {
-  const out: ServiceSet[] = [];
-  for (const i of items) {
-    try {
-      out.push(parseObject(ServiceSet, i, 'ServiceSet'));
-    } catch {
-      /* unparsable objects cannot contend */
-    }
+/** The ServiceSets an informer holds, in a release index: each parsed once per resourceVersion. */
+export function informerReleaseIndex(informer: Informer): ReleaseIndex {
+  const index = new ReleaseIndex();
+  const versions = new Map<string, string | undefined>();
+  const put = (o: KubeObject) => {
+    const uid = o.metadata.uid ?? '';
+    if (versions.has(uid) && versions.get(uid) === o.metadata.resourceVersion) return;
+    versions.set(uid, o.metadata.resourceVersion);
+    const ss = parseServiceSet(o);
+    if (ss) index.put(ss);
+    else index.remove(uid); // unparsable objects cannot contend
+  };
+  informer.on((type, o) => {
+    if (type !== 'delete') return put(o);
+    versions.delete(o.metadata.uid ?? '');
+    index.remove(o.metadata.uid ?? '');
+  });
+  for (const o of informer.list()) put(o);
+  return index;
+}
+
+function parseServiceSet(o: KubeObject): ServiceSet | undefined {
+  try {
+    return parseObject(ServiceSet, o, 'ServiceSet');
+  } catch {
+    return undefined;
   }
-  return out;
-}
-
-function filterContenders(all: ServiceSet[], ss: ServiceSet): ServiceSet[] {
-  const self = isSelfManagement(ss);
-  return all.filter((o) =>
-    self
-      ? isSelfManagement(o)
-      : !isSelfManagement(o) && o.metadata.namespace === ss.metadata.namespace && o.spec.cluster === ss.spec.cluster,
-  );
-}
-
-/** Where a ServiceSet finds its contenders: its namespace and cluster, or every self-management one. */
-function contenderGroup(ss: ServiceSet): string {
-  return isSelfManagement(ss) ? '\0self' : `${ss.metadata.namespace ?? ''}\0${ss.spec.cluster ?? ''}`;
 }
 
 /**
- * The informer's ServiceSets parsed once per resourceVersion and grouped as contenders: a pass asks for the
- * few that share its cluster, not for every ServiceSet (parsing all of them per service made a pass O(N)).
+ * Who wants which release around a ServiceSet: the informer's index when it is synced, else an index of one API
+ * list of the ServiceSets that could contend (its namespace, or every ServiceSet for a self-management one).
  */
-export class ContenderIndex {
-  private readonly byKey = new Map<string, { rv?: string; uid: string; group: string; ss: ServiceSet }>();
-  private readonly groups = new Map<string, Map<string, ServiceSet>>();
-
-  constructor(informer: Informer) {
-    informer.on((type, o) => (type === 'delete' ? this.remove(o) : this.put(o)));
-    for (const o of informer.list()) this.put(o);
-  }
-
-  private put(o: KubeObject): void {
-    const key = `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
-    const prev = this.byKey.get(key);
-    if (prev && prev.rv === o.metadata.resourceVersion && prev.uid === o.metadata.uid) return;
-    this.remove(o);
-    let ss: ServiceSet;
-    try {
-      ss = parseObject(ServiceSet, o, 'ServiceSet');
-    } catch {
-      return; // unparsable objects cannot contend
-    }
-    const group = contenderGroup(ss);
-    this.byKey.set(key, { rv: o.metadata.resourceVersion, uid: ss.metadata.uid, group, ss });
-    if (!this.groups.has(group)) this.groups.set(group, new Map());
-    this.groups.get(group)!.set(key, ss);
-  }
-
-  private remove(o: KubeObject): void {
-    const key = `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
-    const prev = this.byKey.get(key);
-    if (!prev) return;
-    this.byKey.delete(key);
-    const g = this.groups.get(prev.group);
-    g?.delete(key);
-    if (g && !g.size) this.groups.delete(prev.group);
-  }
-
-  contendersOf(ss: ServiceSet): ServiceSet[] {
-    return [...(this.groups.get(contenderGroup(ss))?.values() ?? [])];
-  }
-}
-
-/** Reads ServiceSets from an informer's store when it is synced, else lists them from the API. */
 export function serviceSetSource(client: KubeClient, informer?: Informer): ServiceSetSource {
-  const index = informer ? new ContenderIndex(informer) : undefined;
+  const index = informer ? informerReleaseIndex(informer) : undefined;
   return {
-    async inNamespaceOrSelf(ss) {
-      if (informer?.synced && index) return index.contendersOf(ss);
+    async releasesAround(ss) {
+      if (informer?.synced && index) return index;
       const list = await client.list(
         isSelfManagement(ss) ? paths.serviceSets() : paths.serviceSets(ss.metadata.namespace),
       );
-      return filterContenders(parseAll(list.items), ss);
+      const listed = new ReleaseIndex();
+      for (const o of list.items) {
+        const other = parseServiceSet(o);
+        if (other) listed.put(other);
+      }
+      return listed;
     },
   };
 }

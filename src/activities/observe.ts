@@ -27,7 +27,8 @@ import {
   isPaused,
 } from '../plan/plan';
 import { deletionTimeoutMs, parseProviderConfig } from '../plan/providerConfig';
-import { matchSelector } from '../ownership/selector';
+import { ownership } from '../ownership/ownership';
+import type { ReleaseIndex } from '../ownership/releaseIndex';
 import type {
   ConflictInfo,
   FluxObservation,
@@ -156,27 +157,6 @@ const notFound = (ref: ServiceSetRef): Observation => ({
   stray: [],
   status: { deployed: false, services: [], conditions: [] },
 });
-
-/** Ownership: the SMP's adapter is us and the ServiceSet's labels match its selector (full LabelSelector semantics). */
-export function ownership(
-  smp: StateManagementProvider | undefined,
-  ss: ServiceSet,
-  identity: { name: string; namespace: string },
-): { owned: boolean; reason?: string } {
-  if (!smp) return { owned: false, reason: `StateManagementProvider ${ss.spec.provider.name || '(none)'} not found` };
-  const a = smp.spec.adapter;
-  if (a.name !== identity.name || (a.namespace ?? '') !== identity.namespace) {
-    return {
-      owned: false,
-      reason: `StateManagementProvider ${smp.metadata.name} names adapter ${a.namespace}/${a.name}, not ${identity.namespace}/${identity.name}`,
-    };
-  }
-  const m = matchSelector(ss.metadata.labels, smp.spec.selector);
-  if (m.error) return { owned: false, reason: `StateManagementProvider ${smp.metadata.name}: ${m.error}` };
-  if (!m.matches)
-    return { owned: false, reason: `labels do not match the selector of StateManagementProvider ${smp.metadata.name}` };
-  return { owned: true };
-}
 
 /**
  * Flux objects still labelled with the uid of a ServiceSet that is gone (deleted without our finalizer). Not
@@ -369,6 +349,9 @@ async function judge(
     kubeconfigSecretFound: facts.target.kubeconfigSecretFound,
   });
   const config = planner.ok ? planner.config : undefined;
+  // Who else wants a release is asked at most once per observation, and only when a release is in question.
+  let releases: Promise<ReleaseIndex> | undefined;
+  const look: Lookups = { templateOf, releases: () => (releases ??= deps.serviceSets.releasesAround(ss)) };
   const out: ServiceObservation[] = [];
   for (const { svc, facts: sf } of services) {
     const { type, flux } = sf;
@@ -392,10 +375,10 @@ async function judge(
       }
     }
     if (type === 'Helm' && !so.uninstall && !facts.deleting && owned && config) {
-      const c = await conflictFor(deps, ss, svc, config.priority, templateOf);
+      const c = await conflictFor(deps, ss, svc, config.priority, look);
       if (c) so.conflict = c;
     } else if (facts.deleting && type === 'Helm' && flux) {
-      const c = await conflictFor(deps, ss, svc, config?.priority ?? 0, templateOf);
+      const c = await conflictFor(deps, ss, svc, config?.priority ?? 0, look);
       if (c) so.conflict = c;
     }
     out.push(so);
@@ -403,11 +386,16 @@ async function judge(
   const stray: StrayObject[] = [];
   for (const o of objects.ours) {
     if (o.serviceKey) continue; // claimed by a spec service
-    const handOver =
-      o.kind === 'HelmRelease' && !!o.releaseKey && (await othersWaitFor(deps, ss, o.releaseKey, templateOf));
+    const handOver = o.kind === 'HelmRelease' && !!o.releaseKey && (await othersWaitFor(deps, ss, o.releaseKey, look));
     stray.push({ flux: o, handOver });
   }
   return { services: out, stray };
+}
+
+/** What the release-conflict verdicts read: templates (for the other services' type) and who wants what. */
+interface Lookups {
+  templateOf: TemplateOf;
+  releases: () => Promise<ReleaseIndex>;
 }
 
 interface ContenderSs {
@@ -421,44 +409,11 @@ interface ContenderSs {
  * Other ServiceSets that want the same Helm release (same target, namespace and release name): ours, and those
  * of another provider. A ServiceSet naming our provider whose labels do not match its selector is nobody's.
  */
-/**
- * Every other ServiceSet's services by release key, built once per observation (keyed by the ServiceSet object
- * the pass parsed): asked per service, a ServiceSet of 500 services would otherwise list, parse and hash every
- * ServiceSet of the namespace 500 times per pass (test/integration/hostile.test.ts, case s-500).
- */
-const releaseIndexes = new WeakMap<ServiceSet, Promise<Map<string, { other: ServiceSet; svc: Service }[]>>>();
-
-function releaseIndex(deps: Deps, ss: ServiceSet): Promise<Map<string, { other: ServiceSet; svc: Service }[]>> {
-  let idx = releaseIndexes.get(ss);
-  if (!idx) {
-    idx = deps.serviceSets.inNamespaceOrSelf(ss).then((candidates) => {
-      const m = new Map<string, { other: ServiceSet; svc: Service }[]>();
-      for (const other of candidates) {
-        if (other.metadata.uid === ss.metadata.uid) continue;
-        for (const svc of other.spec.services ?? []) {
-          if (svc.helmAction === 'Uninstall') continue;
-          const k = releaseKeyFor(other, svc);
-          const l = m.get(k);
-          if (l) l.push({ other, svc });
-          else m.set(k, [{ other, svc }]);
-        }
-      }
-      return m;
-    });
-    releaseIndexes.set(ss, idx);
-  }
-  return idx;
-}
-
-async function contendersFor(
-  deps: Deps,
-  ss: ServiceSet,
-  releaseKey: string,
-  templateOf: TemplateOf,
-): Promise<ContenderSs[]> {
+async function contendersFor(deps: Deps, ss: ServiceSet, releaseKey: string, look: Lookups): Promise<ContenderSs[]> {
   const out: ContenderSs[] = [];
-  for (const { other, svc } of (await releaseIndex(deps, ss)).get(releaseKey) ?? []) {
-    if (serviceType(await templateOf(other.metadata.namespace ?? '', svc.template)) !== 'Helm') continue;
+  for (const { ss: other, service: svc } of (await look.releases()).wanting(releaseKey)) {
+    if (other.metadata.uid === ss.metadata.uid) continue;
+    if (serviceType(await look.templateOf(other.metadata.namespace ?? '', svc.template)) !== 'Helm') continue;
     const ours = await deps.isOurs(other);
     if (!ours && other.spec.provider.name === ss.spec.provider.name) continue;
     out.push({ ss: other, service: svc, ours });
@@ -487,10 +442,10 @@ async function conflictFor(
   ss: ServiceSet,
   svc: Service,
   priority: number,
-  templateOf: TemplateOf,
+  look: Lookups,
 ): Promise<ConflictInfo | undefined> {
   const rk = releaseKeyFor(ss, svc);
-  const all = await contendersFor(deps, ss, rk, templateOf);
+  const all = await contendersFor(deps, ss, rk, look);
   // No other ServiceSet wants it (a deleting one still counts until its objects are gone): no conflict,
   // and no API call for the common case.
   if (!all.length) return undefined;
@@ -535,8 +490,6 @@ async function conflictFor(
   };
 }
 
-async function othersWaitFor(deps: Deps, ss: ServiceSet, releaseKey: string, templateOf: TemplateOf): Promise<boolean> {
-  return (await contendersFor(deps, ss, releaseKey, templateOf)).some(
-    (c) => c.ours && !c.ss.metadata.deletionTimestamp,
-  );
+async function othersWaitFor(deps: Deps, ss: ServiceSet, releaseKey: string, look: Lookups): Promise<boolean> {
+  return (await contendersFor(deps, ss, releaseKey, look)).some((c) => c.ours && !c.ss.metadata.deletionTimestamp);
 }

@@ -13,8 +13,9 @@ import {
   workflowIdFor,
 } from '../workflow/constants';
 import { ServiceSet, StateManagementProvider, parseObject } from '../api/k0rdent';
-import { ownership } from '../activities/observe';
-import { clusterRefFor, releaseKeyFor } from '../plan/plan';
+import { ownership } from '../ownership/ownership';
+import { ReleaseIndex } from '../ownership/releaseIndex';
+import { clusterRefFor } from '../plan/plan';
 import { ReferenceIndex, referencesOf } from '../plan/references';
 import { startSearchAttributes, toPairs } from '../workflow/searchAttributes';
 import type { ServiceSetRef } from '../workflow/types';
@@ -77,11 +78,9 @@ export class Watcher {
   readonly configMaps: Informer;
   /** Which ServiceSets reference each Secret/ConfigMap (src/plan/references). */
   readonly references = new ReferenceIndex();
+  /** Parsed ServiceSets by uid, and which of them want each Helm release. */
+  readonly releases = new ReleaseIndex();
   private pending = new Map<string, Pending>();
-  /** Parsed ServiceSets by uid, and which of them want each Helm release (release key → uids). */
-  private parsed = new Map<string, ServiceSet>();
-  private releaseIndex = new Map<string, Set<string>>();
-  private keysByUid = new Map<string, string[]>();
   private inFlight = 0;
   private running = false;
   private idleWaiters: (() => void)[] = [];
@@ -191,38 +190,25 @@ export class Watcher {
   }
 
   private index(ss: ServiceSet | undefined, uid: string): void {
-    for (const k of this.keysByUid.get(uid) ?? []) {
-      const set = this.releaseIndex.get(k);
-      set?.delete(uid);
-      if (set && !set.size) this.releaseIndex.delete(k);
-    }
-    this.keysByUid.delete(uid);
-    this.parsed.delete(uid);
     this.references.set(uid, ss ? referencesOf(ss) : undefined);
-    if (!ss) return;
-    this.parsed.set(uid, ss);
-    const keys = (ss.spec.services ?? []).filter((s) => s.helmAction !== 'Uninstall').map((s) => releaseKeyFor(ss, s));
-    this.keysByUid.set(uid, keys);
-    for (const k of keys) {
-      if (!this.releaseIndex.has(k)) this.releaseIndex.set(k, new Set());
-      this.releaseIndex.get(k)!.add(uid);
-    }
+    if (ss) this.releases.put(ss);
+    else this.releases.remove(uid);
   }
 
   /** Other ServiceSets of ours that want one of these releases: a change here may change who owns it. */
   private signalContenders(keys: string[], exceptUid: string | undefined, kind: string): void {
-    const uids = new Set<string>();
-    for (const k of keys) for (const u of this.releaseIndex.get(k) ?? []) if (u !== exceptUid) uids.add(u);
-    for (const u of uids) {
-      const other = this.parsed.get(u);
-      if (other && this.relevant(other)) this.enqueue({ ref: this.refOf(other), kind, signalOnly: false });
-    }
+    const others = new Map<string, ServiceSet>();
+    for (const k of keys)
+      for (const w of this.releases.wanting(k))
+        if (w.ss.metadata.uid !== exceptUid) others.set(w.ss.metadata.uid, w.ss);
+    for (const other of others.values())
+      if (this.relevant(other)) this.enqueue({ ref: this.refOf(other), kind, signalOnly: false });
   }
 
   private onServiceSet(type: InformerEvent, o: KubeObject, old?: KubeObject): void {
     const uid = o.metadata.uid ?? '';
     const ss = safeParse(ServiceSet, o);
-    const before = this.keysByUid.get(uid) ?? [];
+    const before = this.releases.keysOf(uid);
     if (type === 'delete' || !ss) {
       this.index(undefined, uid);
       if (ss) this.enqueue({ ref: this.refOf(ss), kind: 'ServiceSet', signalOnly: true });
@@ -239,18 +225,17 @@ export class Watcher {
         signalOnly: false,
       });
       // Its claims (priority, services, deletion) may change who owns a contested release.
-      if (this.serviceSets.synced)
-        this.signalContenders([...before, ...(this.keysByUid.get(uid) ?? [])], uid, 'Contender');
+      if (this.serviceSets.synced) this.signalContenders([...before, ...this.releases.keysOf(uid)], uid, 'Contender');
     } else if (this.serviceSets.synced) {
       // Another provider's ServiceSet claiming (or dropping) a release of ours: ours yield or take it back.
-      this.signalContenders([...before, ...(this.keysByUid.get(uid) ?? [])], uid, 'ForeignContender');
+      this.signalContenders([...before, ...this.releases.keysOf(uid)], uid, 'ForeignContender');
     }
   }
 
   private onSmp(type: InformerEvent, o: KubeObject, old?: KubeObject): void {
     if (type === 'update' && old && JSON.stringify([old.spec, old.status]) === JSON.stringify([o.spec, o.status]))
       return;
-    for (const ss of this.parsed.values()) {
+    for (const ss of this.releases.serviceSets()) {
       if (ss.spec.provider.name === o.metadata.name && this.relevant(ss)) {
         this.enqueue({
           ref: this.refOf(ss),
@@ -263,7 +248,7 @@ export class Watcher {
   }
 
   private onTemplate(_type: InformerEvent, o: KubeObject): void {
-    for (const ss of this.parsed.values()) {
+    for (const ss of this.releases.serviceSets()) {
       if (ss.metadata.namespace !== o.metadata.namespace) continue;
       if ((ss.spec.services ?? []).some((s) => s.template === o.metadata.name) && this.relevant(ss)) {
         this.enqueue({
@@ -280,7 +265,7 @@ export class Watcher {
   private onReferenced(kind: 'Secret' | 'ConfigMap', type: InformerEvent, o: KubeObject, old?: KubeObject): void {
     if (type === 'update' && old?.metadata.resourceVersion === o.metadata.resourceVersion) return;
     for (const uid of this.references.referencing(kind, o.metadata.namespace ?? '', o.metadata.name)) {
-      const ss = this.parsed.get(uid);
+      const ss = this.releases.get(uid);
       if (ss && this.relevant(ss))
         this.enqueue({
           ref: this.refOf(ss),
@@ -341,7 +326,7 @@ export class Watcher {
 
   /** A new run is findable by cluster and state before its first pass (src/workflow/searchAttributes). */
   private startAttributes(ref: ServiceSetRef) {
-    const ss = this.parsed.get(ref.uid);
+    const ss = this.releases.get(ref.uid);
     if (!ss) return undefined;
     return toPairs(
       startSearchAttributes({

@@ -171,7 +171,7 @@ describe('ServiceSet schema: forward compatibility (kcm PR #3014: spec.provider 
     metadata: { name: 'x', namespace: 'ns', uid: 'u1' },
   };
   test('a ServiceSet without spec.provider parses, names no provider, and is not ours', async () => {
-    const { ownership } = await import('../../src/activities/observe');
+    const { ownership } = await import('../../src/ownership/ownership');
     for (const provider of [undefined, null]) {
       const ss = ServiceSet.parse({ ...base, spec: { cluster: 'c', provider, services: [] } });
       assert.equal(ss.spec.provider.name, '');

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ContenderIndex } from '../../src/activities/deps';
+import { informerReleaseIndex } from '../../src/activities/deps';
+import { releaseKey, targetKey } from '../../src/plan/names';
 import { CachedReader, parseEqualitySelector, parsePath, type Reader } from '../../src/kube/cache';
 import type { KubeClient, KubeObject } from '../../src/kube/client';
 import { Informer } from '../../src/kube/informer';
@@ -176,35 +177,35 @@ describe('Informer label index', () => {
   });
 });
 
-describe('ContenderIndex', () => {
-  const ssObj = (name: string, ns: string, cluster: string, rv = '1', self = false): KubeObject => ({
+describe('informerReleaseIndex', () => {
+  const ssObj = (name: string, ns: string, cluster: string, rv = '1', services = ['web']): KubeObject => ({
     apiVersion: 'k0rdent.mirantis.com/v1beta1',
     kind: 'ServiceSet',
     metadata: { name, namespace: ns, uid: `${ns}/${name}`, resourceVersion: rv },
-    spec: { cluster, provider: { name: 'p', ...(self ? { selfManagement: true } : {}) }, services: [] },
+    spec: {
+      cluster,
+      provider: { name: 'p' },
+      services: services.map((s) => ({ name: s, namespace: 'apps', template: 't' })),
+    },
   });
+  const emit = (inf: Informer, t: string, o: KubeObject) =>
+    (inf as unknown as { emit(t: string, o: KubeObject): void }).emit(t, o);
 
-  test('groups by namespace and cluster (self-management ones together) and follows the informer', () => {
-    const inf = store(paths.serviceSets(), [ssObj('a', 'n1', 'c1'), ssObj('b', 'n1', 'c1'), ssObj('c', 'n1', 'c2')]);
-    const idx = new ContenderIndex(inf);
-    const names = (o: KubeObject) =>
-      idx
-        .contendersOf(
-          // the ServiceSet asking, parsed the same way
-          { metadata: o.metadata, spec: o.spec } as never,
-        )
-        .map((s) => s.metadata.name)
-        .sort();
-    assert.deepEqual(names(ssObj('a', 'n1', 'c1')), ['a', 'b']);
-    assert.deepEqual(names(ssObj('x', 'n2', 'c1')), []);
-    // Events keep it current: a new one joins, a deleted one leaves, an update may move it.
-    (inf as unknown as { emit(t: string, o: KubeObject): void }).emit('add', ssObj('d', 'n1', 'c1'));
-    (inf as unknown as { emit(t: string, o: KubeObject): void }).emit('delete', ssObj('a', 'n1', 'c1'));
-    (inf as unknown as { emit(t: string, o: KubeObject): void }).emit('update', ssObj('c', 'n1', 'c1', '2'));
-    assert.deepEqual(names(ssObj('a', 'n1', 'c1')), ['b', 'c', 'd']);
-    (inf as unknown as { emit(t: string, o: KubeObject): void }).emit('add', ssObj('s1', 'n1', 'c1', '1', true));
-    (inf as unknown as { emit(t: string, o: KubeObject): void }).emit('add', ssObj('s2', 'n3', 'c9', '1', true));
-    assert.deepEqual(names(ssObj('s1', 'n1', 'c1', '1', true)), ['s1', 's2']);
+  test('follows the informer: who wants a release, as ServiceSets come, change and go', () => {
+    const inf = store(paths.serviceSets(), [ssObj('b', 'n1', 'c1'), ssObj('a', 'n1', 'c1'), ssObj('c', 'n1', 'c2')]);
+    const idx = informerReleaseIndex(inf);
+    const wanting = (asker: KubeObject, svc = 'web') => {
+      const key = idx.keysOf(asker.metadata.uid!)[0] ?? releaseKey(targetKey('n1', 'c1', false), 'apps', svc);
+      return idx.wanting(key).map((w) => w.ss.metadata.name);
+    };
+    assert.deepEqual(wanting(ssObj('a', 'n1', 'c1')), ['a', 'b'], 'same target and release, by name');
+    assert.deepEqual(wanting(ssObj('c', 'n1', 'c2')), ['c'], 'another cluster is another release');
+    emit(inf, 'add', ssObj('d', 'n1', 'c1'));
+    emit(inf, 'delete', ssObj('a', 'n1', 'c1'));
+    emit(inf, 'update', ssObj('c', 'n1', 'c1', '2'));
+    assert.deepEqual(wanting(ssObj('b', 'n1', 'c1')), ['b', 'c', 'd']);
+    emit(inf, 'update', ssObj('d', 'n1', 'c1', '3', ['other']));
+    assert.deepEqual(wanting(ssObj('b', 'n1', 'c1')), ['b', 'c'], 'a service renamed wants another release');
   });
 });
 

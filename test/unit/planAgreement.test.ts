@@ -8,6 +8,7 @@ import type { Deps } from '../../src/activities/deps';
 import { planReport, type ServicePlan } from '../../src/commands/plan';
 import type { KubeClient, KubeObject } from '../../src/kube/client';
 import { paths } from '../../src/kube/paths';
+import { ReleaseIndex } from '../../src/ownership/releaseIndex';
 import type { Logger } from '../../src/log';
 import { PAUSED_ANNOTATION } from '../../src/workflow/constants';
 import type { ServiceObservation } from '../../src/workflow/types';
@@ -147,7 +148,7 @@ describe('ksm-flux plan and the worker agree', () => {
         client: kube as unknown as KubeClient,
         identity,
         fluxMode: 'kcm',
-        serviceSets: { inNamespaceOrSelf: async () => [] },
+        serviceSets: { releasesAround: async () => new ReleaseIndex() },
         isOurs: async () => true,
         logger: {} as Logger,
         instance: 'test',
