@@ -10,7 +10,12 @@ import { parseArgs } from '../src/args';
 import { ensureBuilt, type BuildTarget } from '../src/testenv/build';
 import { ceilingMarkdown, measureCeiling, type Backend, type CeilingResult } from './sections/ceiling';
 
-const { flags } = parseArgs(process.argv.slice(2), new Set());
+const { flags } = parseArgs(process.argv.slice(2), {
+  starts: 'string',
+  signals: 'string',
+  concurrency: 'string',
+  backends: 'string',
+});
 const N = Number(flags.starts ?? 1000);
 const M = Number(flags.signals ?? 2000);
 const C = Number(flags.concurrency ?? 64);

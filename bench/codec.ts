@@ -8,7 +8,7 @@ import { parseArgs } from '../src/args';
 import { EncryptionCodec } from '../src/codec/encryption';
 import { newKeyEntry, parseKeyring } from '../src/codec/keyring';
 
-const { flags } = parseArgs(process.argv.slice(2), new Set());
+const { flags } = parseArgs(process.argv.slice(2), { iterations: 'string' });
 const ITER = Number(flags.iterations ?? 5000);
 
 const codec = new EncryptionCodec(parseKeyring(`${newKeyEntry('k2')}\n${newKeyEntry('k1')}`, 'bench'));

@@ -67,7 +67,7 @@ function top(m: Map<string, number>, total: number, n: number): string {
 }
 
 if (require.main === module) {
-  const { flags, positionals } = parseArgs(process.argv.slice(2), new Set());
+  const { flags, positionals } = parseArgs(process.argv.slice(2), { top: 'string' });
   const n = Number(flags.top ?? 25);
   const files = positionals.flatMap((a) =>
     fs.statSync(a).isDirectory()

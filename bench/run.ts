@@ -31,7 +31,7 @@ import { bareApply, ksmConverge, sideBySideMarkdown, type BareResult, type KsmRe
 const SECTIONS = ['pure', 'side', 'latency', 'idle', 'scale', 'ceiling'] as const;
 type Section = (typeof SECTIONS)[number];
 
-const { flags } = parseArgs(process.argv.slice(2), new Set(['full', 'help']));
+const { flags } = parseArgs(process.argv.slice(2), { full: 'boolean', profile: 'string' });
 if (flags.help) {
   process.stdout.write(fs.readFileSync(__filename, 'utf8').split('\n').slice(0, 13).join('\n') + '\n');
   process.exit(0);

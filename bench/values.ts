@@ -8,7 +8,7 @@ import { parseValues } from '../src/values/parse';
 import { ensureBuilt } from '../src/testenv/build';
 import { renderTemplate, renderUncached, warmUp, type RenderContext } from '../src/values/render';
 
-const { flags } = parseArgs(process.argv.slice(2), new Set());
+const { flags } = parseArgs(process.argv.slice(2), { iterations: 'string' });
 const ITER = Number(flags.iterations ?? 2000);
 
 const context: RenderContext = {

@@ -1,5 +1,5 @@
 // ksm-flux command line.
-import { parseArgs } from './args';
+import { ArgsError, parseArgs, type FlagSpec } from './args';
 import { runAdapter } from './commands/adapter';
 import { codecServer } from './commands/codecServer';
 import { dev } from './commands/dev';
@@ -11,31 +11,54 @@ import { providerConfigJsonSchemaText } from './plan/configSchema';
 import { ListFilterError } from './workflow/searchAttributes';
 import { baseTargets, build } from './testenv/build';
 import * as tenv from './testenv/testenv';
-import { booleanFlags, ConfigError, loadConfig, optionHelp } from './config';
+import { bareTrueFlags, configFlags, ConfigError, loadConfig, optionHelp } from './config';
 import { createLogger } from './log';
+import { VERSION } from './version';
 
-const VERSION = '0.1.0';
+interface Command {
+  summary: string;
+  usage: string;
+  details?: string;
+  /** Takes the settings (config.ts: flags and environment variables). */
+  settings?: true;
+  /** Its own flags. */
+  flags?: FlagSpec;
+}
 
-const commands: Record<string, { summary: string; usage: string; details?: string }> = {
-  run: { summary: 'run watcher and worker in one process', usage: 'ksm-flux run [options]' },
+const commands: Record<string, Command> = {
+  run: { settings: true, summary: 'run watcher and worker in one process', usage: 'ksm-flux run [options]' },
   watcher: {
+    settings: true,
     summary: 'run the watcher (leader-elected): events → workflow signals',
     usage: 'ksm-flux watcher [options]',
   },
   worker: {
+    settings: true,
     summary: 'run the Temporal worker: ServiceSet workflows and their activities',
     usage: 'ksm-flux worker [options]',
   },
   retry: {
+    settings: true,
+    flags: { 'no-wait': 'boolean' },
     summary: 'retry a ServiceSet now (also resets/forces its Flux objects) and show the outcome',
     usage: 'ksm-flux retry <namespace>/<name> [--no-wait] [options]',
     details: '--no-wait sends the retry signal and returns at once instead of waiting for the pass.',
   },
   status: {
+    settings: true,
     summary: "show a ServiceSet's live workflow state beside its stored status",
     usage: 'ksm-flux status <namespace>/<name> [options]',
   },
   list: {
+    settings: true,
+    flags: {
+      state: 'string',
+      cluster: 'string',
+      namespace: 'string',
+      provider: 'string',
+      all: 'boolean',
+      json: 'boolean',
+    },
     summary: 'list ServiceSet workflows by state, cluster, namespace or provider, with their Temporal Web UI links',
     usage:
       'ksm-flux list [--state Deployed|Provisioning|Pending|Failed|Deleting] [--cluster NAME] [--namespace NS] [--provider SMP] [--all] [--json] [options]',
@@ -48,6 +71,8 @@ const commands: Record<string, { summary: string; usage: string; details?: strin
       "query works in the Web UI's search box and in `temporal workflow list --query`.",
   },
   plan: {
+    settings: true,
+    flags: { file: 'string', json: 'boolean' },
     summary: 'print the Flux objects the worker would write for a ServiceSet, with a diff against the live ones',
     usage: 'ksm-flux plan <namespace>/<name> | --file FILE [--json] [--kubeconfig PATH]',
     details:
@@ -60,6 +85,7 @@ const commands: Record<string, { summary: string; usage: string; details?: strin
     usage: 'ksm-flux config-schema',
   },
   'codec-server': {
+    settings: true,
     summary: 'Temporal remote codec endpoint: the Web UI and CLI show encrypted histories decoded',
     usage:
       'ksm-flux codec-server [--codec-listen HOST:PORT] [--codec-cors-origins ORIGINS] [--codec-auth-file FILE] [options]',
@@ -71,10 +97,13 @@ const commands: Record<string, { summary: string; usage: string; details?: strin
       'request carry that Authorization header value (the CLI sends it with --codec-auth).',
   },
   doctor: {
+    settings: true,
+    flags: { smp: 'string' },
     summary: 'check Temporal, CRDs, the SMP readiness rules and RBAC',
     usage: 'ksm-flux doctor [--smp NAME] [options]',
   },
   dev: {
+    flags: { dir: 'string', flux: 'boolean', 'no-flux': 'boolean', kcm: 'boolean', 'no-kcm': 'boolean' },
     summary: 'local demo: control plane, sample objects, adapter, and what to look at',
     usage: 'ksm-flux dev [--dir DIR] [--no-flux] [--kcm | --no-kcm]',
     details:
@@ -83,6 +112,14 @@ const commands: Record<string, { summary: string; usage: string; details?: strin
       'into the ServiceSets ksm-flux deploys. Without kcm, the demo writes the ServiceSets itself.',
   },
   testenv: {
+    flags: {
+      dir: 'string',
+      flux: 'boolean',
+      helm: 'boolean',
+      kcm: 'boolean',
+      temporal: 'string',
+      'flux-mode': 'string',
+    },
     summary: 'local control plane for tests and the demo',
     usage:
       'ksm-flux testenv build [--flux] [--helm] [--kcm] [--temporal postgres] | up [--dir DIR] [--flux [--flux-mode kcm|standalone]] [--kcm] [--temporal dev|postgres] | down [--dir DIR] | env [--dir DIR]',
@@ -104,7 +141,7 @@ const commands: Record<string, { summary: string; usage: string; details?: strin
 function help(cmd?: string): string {
   if (cmd && commands[cmd]) {
     const c = commands[cmd];
-    const opts = ['run', 'watcher', 'worker', 'retry', 'status', 'list', 'doctor', 'plan', 'codec-server'].includes(cmd)
+    const opts = c.settings
       ? `\n\nOptions (flag / environment variable):\n${optionHelp.map((o) => `  ${o.flag.padEnd(30)} ${o.env.padEnd(36)} ${o.help}`).join('\n')}`
       : '';
     return `${c.summary}\n\nUsage: ${c.usage}${c.details ? `\n\n${c.details}` : ''}${opts}\n`;
@@ -113,19 +150,41 @@ function help(cmd?: string): string {
   return `ksm-flux ${VERSION}: a k0rdent state management provider that deploys services with Flux, reconciled by Temporal.\n\nUsage: ksm-flux <command> [options]\n\nCommands:\n${rows.join('\n')}\n\nRun \`ksm-flux <command> --help\` for the options of a command.\n`;
 }
 
+/** Every flag any command takes: enough to tell flag values from the command. */
+const anyFlag: FlagSpec = Object.assign({}, configFlags, ...Object.values(commands).map((c) => c.flags ?? {}));
+
+/** The first positional, reading each flag's value as its value (never as the command). */
+function commandOf(argv: string[]): string | undefined {
+  try {
+    return parseArgs(argv, anyFlag, bareTrueFlags).positionals[0];
+  } catch {
+    // A bad flag: take the first word that is no flag; the strict parse of that command says what is wrong.
+    return argv.find((a) => !a.startsWith('-'));
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
-  const { positionals, flags } = parseArgs(
-    argv,
-    new Set([...booleanFlags, 'help', 'flux', 'no-flux', 'no-wait', 'helm', 'json', 'kcm', 'no-kcm', 'all']),
-  );
-  const [cmd, ...rest] = positionals;
+  // The command is the first positional; which flags are known depends on it.
+  const cmd = commandOf(argv);
+  if (cmd !== undefined && cmd !== 'help' && !commands[cmd]) {
+    process.stderr.write(`unknown command ${JSON.stringify(cmd)}\n\n${help()}`);
+    return 2;
+  }
+  const c = cmd && cmd !== 'help' ? commands[cmd] : undefined;
+  let parsed;
+  try {
+    // Without a command only help is printed: any flag of any command may come with it.
+    parsed = parseArgs(argv, c ? { ...(c.settings ? configFlags : {}), ...(c.flags ?? {}) } : anyFlag, bareTrueFlags);
+  } catch (e) {
+    if (!(e instanceof ArgsError)) throw e;
+    process.stderr.write(`ksm-flux${cmd ? ` ${cmd}` : ''}: ${e.message}\n`);
+    return 2;
+  }
+  const { flags } = parsed;
+  const rest = parsed.positionals.slice(1);
   if (!cmd || cmd === 'help') {
     process.stdout.write(help(rest[0]));
     return 0;
-  }
-  if (!commands[cmd]) {
-    process.stderr.write(`unknown command ${JSON.stringify(cmd)}\n\n${help()}`);
-    return 2;
   }
   if (flags.help) {
     process.stdout.write(help(cmd));

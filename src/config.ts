@@ -2,6 +2,7 @@
 // with a message naming the flag and its variable).
 import fs from 'node:fs';
 import { z } from 'zod';
+import type { FlagSpec } from './args';
 import { TASK_QUEUE } from './workflow/constants';
 import { DURATION_PATTERN, parseDuration } from './util/duration';
 import { DEFAULT_FLUX_MODE, FLUX_MODES } from './workflow/fluxMode';
@@ -23,7 +24,10 @@ const inCluster = (env: NodeJS.ProcessEnv) => !!env.KUBERNETES_SERVICE_HOST && f
 const duration = z.string().regex(DURATION_PATTERN, 'expected a duration such as 500ms, 30s or 5m');
 const hostPort = z.string().regex(/^[^\s:]*:\d{1,5}$|^0$/, 'expected host:port (e.g. 127.0.0.1:7233), or 0 to disable');
 
-/** One entry per option: the flag, its environment variable, and its schema (with default). */
+/**
+ * One entry per option: the flag, its environment variable, and its schema (with default). `boolean` flags may
+ * stand alone (meaning true) or take a value (`--leader-elect=false`).
+ */
 const options = {
   kubeconfig: {
     flag: 'kubeconfig',
@@ -50,6 +54,7 @@ const options = {
     flag: 'temporal-tls',
     env: 'TEMPORAL_TLS',
     schema: z.stringbool().default(false),
+    boolean: true,
     help: 'connect to Temporal with TLS',
   },
   temporalTlsCert: {
@@ -179,6 +184,7 @@ const options = {
     flag: 'leader-elect',
     env: 'KSM_FLUX_LEADER_ELECT',
     schema: z.stringbool().default(true),
+    boolean: true,
     help: 'watcher leader election on a Lease',
   },
   leaseName: {
@@ -285,8 +291,14 @@ export type Config = { [K in keyof Options]: z.output<Options[K]['schema']> } & 
 };
 
 export const optionHelp = Object.values(options).map((o) => ({ flag: `--${o.flag}`, env: o.env, help: o.help }));
-export const optionFlags = new Set(Object.values(options).map((o) => o.flag));
-export const booleanFlags = new Set(['temporal-tls', 'leader-elect']);
+/** The settings' flags as the command line parses them (values are strings; zod reads them). */
+export const configFlags: FlagSpec = Object.fromEntries(Object.values(options).map((o) => [o.flag, 'string']));
+/** Settings flags that may stand alone, meaning true. */
+export const bareTrueFlags: ReadonlySet<string> = new Set(
+  Object.values(options)
+    .filter((o) => 'boolean' in o && o.boolean)
+    .map((o) => o.flag),
+);
 
 export class ConfigError extends Error {}
 

@@ -99,6 +99,15 @@ describe('command line', () => {
     assert.match(r.stderr, /--log-level \/ LOG_LEVEL/);
   });
 
+  it('rejects an unknown flag naming the nearest known one, before starting anything', async () => {
+    const r = await runCli(['run', '--adapter-nmae', 'x']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /unknown flag --adapter-nmae \(did you mean --adapter-name\?\)/);
+    const p = await runCli(['plan', 'ns/x', '--jsn']);
+    assert.equal(p.code, 2);
+    assert.match(p.stderr, /unknown flag --jsn \(did you mean --json\?\)/);
+  });
+
   it('`ksm-flux run` with only the testenv env reconciles a ServiceSet', async () => {
     proc = spawn(process.execPath, [bin, 'run'], { env: cliEnv() });
     proc.stdout!.on('data', (d: Buffer) => (logs += d.toString()));

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import YAML from 'yaml';
 import { parseArgs } from '../../src/args';
-import { booleanFlags, loadConfig, optionHelp } from '../../src/config';
+import { bareTrueFlags, configFlags, loadConfig, optionHelp } from '../../src/config';
 import { devServerSearchAttributeFlags } from '../../src/workflow/searchAttributes';
 
 const repo = path.resolve(__dirname, '..', '..');
@@ -151,7 +151,7 @@ describe('docker-compose.yml', () => {
           assert.ok(knownFlags.has(f), `${f} is a ksm-flux option`);
           assert.ok(help.out.includes(f), `${f} appears in \`${cmd[0]} --help\``);
         }
-        const { positionals, flags } = parseArgs(cmd, booleanFlags);
+        const { positionals, flags } = parseArgs(cmd, configFlags, bareTrueFlags);
         assert.deepEqual(positionals, [expected], 'no stray arguments');
         assert.doesNotThrow(() => loadConfig(flags, { ...imageEnv(), ...envOf(s) }));
       });
@@ -185,7 +185,7 @@ describe('docker-compose.yml', () => {
         const script = test.slice(2).join(' ');
         const url = /http:\/\/(127\.0\.0\.1|localhost):(\d+)\/readyz/.exec(script);
         assert.ok(url, `a request to /readyz on loopback in ${script}`);
-        const { flags } = parseArgs(commandOf(s), booleanFlags);
+        const { flags } = parseArgs(commandOf(s), configFlags, bareTrueFlags);
         const cfg = loadConfig(flags, { ...imageEnv(), ...envOf(s) });
         assert.notEqual(cfg.healthAddr, '0', 'the health endpoint is on');
         const [host, port] = [

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import YAML from 'yaml';
 import { parseArgs } from '../../src/args';
-import { booleanFlags, loadConfig, optionHelp, type Config } from '../../src/config';
+import { bareTrueFlags, configFlags, loadConfig, optionHelp, type Config } from '../../src/config';
 import { apiKeyOf, tlsOf } from '../../src/temporalConn';
 import { ensureBuilt } from '../../src/testenv/build';
 import { helmTemplate, parseManifests, type Manifest } from '../../scripts/render-deploy';
@@ -80,7 +80,7 @@ describe('external Temporal', () => {
           items: [{ key: 'token', path: 'token' }],
         });
         // The flags are ones the CLI takes, and the key comes out of the mounted file.
-        const { flags } = parseArgs(c.args.slice(1), booleanFlags);
+        const { flags } = parseArgs(c.args.slice(1), configFlags, bareTrueFlags);
         const cfg = withMounts(loadConfig(flags, {}), { [`${dir}/token`]: file('token', 'secret-key\n') });
         assert.equal(cfg.temporalAddress, 'my-ns.a1b2c.tmprl.cloud:7233');
         assert.equal(cfg.temporalNamespace, 'my-ns.a1b2c');
@@ -99,7 +99,7 @@ describe('external Temporal', () => {
         }),
       );
       const c = podSpec(docs.find(isAdapterDeployment)!).containers[0]!;
-      const { flags } = parseArgs(c.args.slice(1), booleanFlags);
+      const { flags } = parseArgs(c.args.slice(1), configFlags, bareTrueFlags);
       const dir = '/etc/ksm-flux/temporal-tls';
       const cfg = withMounts(loadConfig(flags, {}), {
         [`${dir}/tls.crt`]: file('tls.crt', 'CERT'),

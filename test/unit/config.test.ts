@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
-import { ConfigError, booleanFlags, loadConfig, optionFlags, optionHelp, timingOf } from '../../src/config';
+import { ConfigError, bareTrueFlags, configFlags, loadConfig, optionHelp, timingOf } from '../../src/config';
 
 // loadConfig decides "in cluster" from the real process environment (KUBERNETES_SERVICE_HOST and the
 // service-account file), so keep those out of the way while these tests run.
@@ -183,6 +183,8 @@ describe('config helpers', () => {
       assert.ok(o.help.length > 0);
     }
     assert.equal(new Set(optionHelp.map((o) => o.env)).size, optionHelp.length, 'environment variables are unique');
-    for (const b of booleanFlags) assert.ok((optionFlags as ReadonlySet<string>).has(b), b);
+    assert.deepEqual([...bareTrueFlags].sort(), ['leader-elect', 'temporal-tls']);
+    for (const b of bareTrueFlags) assert.equal(configFlags[b], 'string', b);
+    assert.deepEqual(Object.keys(configFlags).sort(), optionHelp.map((o) => o.flag.slice(2)).sort());
   });
 });
