@@ -4,9 +4,9 @@ import fs from 'node:fs';
 import { z } from 'zod';
 import type { FlagSpec } from './args';
 import { TASK_QUEUE } from './workflow/constants';
-import { DURATION_PATTERN, parseDuration } from './util/duration';
+import { DURATION_PATTERN, formatDuration, parseDuration } from './util/duration';
 import { DEFAULT_FLUX_MODE, FLUX_MODES } from './workflow/fluxMode';
-import type { Timing } from './workflow/defs';
+import { defaultTiming, type Timing } from './workflow/defs';
 
 const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
@@ -203,52 +203,52 @@ const options = {
     flag: 'quiescent-poll',
     env: 'KSM_FLUX_QUIESCENT_POLL',
     // Long: the watcher's events carry every change; this only catches a missed one (read from the caches).
-    schema: duration.default('1h'),
+    schema: duration.default(formatDuration(defaultTiming.quiescentPollMs)),
     help: 'safety-net poll of a settled ServiceSet (jittered up to +20%)',
   },
   activePollMin: {
     flag: 'active-poll-min',
     env: 'KSM_FLUX_ACTIVE_POLL_MIN',
     // The watcher's events carry Flux's progress (every HelmRelease/Kustomization status change signals the
-    // workflow); this poll is a safety net while work is in progress. At 2 s (doubling to 1 m) timer-driven
-    // passes were ~7 of a ServiceSet's ~10 passes while 1,000 converged (bench/reports, issue 12).
-    schema: duration.default('15s'),
+    // workflow); this poll is only a safety net while work is in progress. A short one makes most passes
+    // timer-driven ones that find nothing new (measured in bench/reports).
+    schema: duration.default(formatDuration(defaultTiming.activePollMinMs)),
     help: 'first poll while work is in progress (doubles)',
   },
   activePollMax: {
     flag: 'active-poll-max',
     env: 'KSM_FLUX_ACTIVE_POLL_MAX',
-    schema: duration.default('1m'),
+    schema: duration.default(formatDuration(defaultTiming.activePollMaxMs)),
     help: 'longest poll interval while work is in progress',
   },
   flapTolerance: {
     flag: 'flap-tolerance',
     env: 'KSM_FLUX_FLAP_TOLERANCE',
-    schema: duration.default('90s'),
+    schema: duration.default(formatDuration(defaultTiming.flapToleranceMs)),
     help: 'how long Deployed is held while Flux re-reconciles an unchanged spec',
   },
   deletionTimeout: {
     flag: 'deletion-timeout',
     env: 'KSM_FLUX_DELETION_TIMEOUT',
-    schema: duration.default('10m'),
+    schema: duration.default(formatDuration(defaultTiming.deletionTimeoutMs)),
     help: 'how long deletion waits for Flux before orphaning',
   },
   finalizerGrace: {
     flag: 'finalizer-grace',
     env: 'KSM_FLUX_FINALIZER_GRACE',
-    schema: duration.default('2m'),
+    schema: duration.default(formatDuration(defaultTiming.finalizerGraceMs)),
     help: "after orphaning, how long before Flux's finalizer is removed",
   },
   healBackoffMin: {
     flag: 'heal-backoff-min',
     env: 'KSM_FLUX_HEAL_BACKOFF_MIN',
-    schema: duration.default('30s'),
+    schema: duration.default(formatDuration(defaultTiming.healBackoffMinMs)),
     help: 'first automatic retry of a Flux object that gave up (Stalled); doubles per failure',
   },
   healBackoffMax: {
     flag: 'heal-backoff-max',
     env: 'KSM_FLUX_HEAL_BACKOFF_MAX',
-    schema: duration.default('10m'),
+    schema: duration.default(formatDuration(defaultTiming.healBackoffMaxMs)),
     help: 'longest wait between automatic retries of a failed service',
   },
   maxConcurrentActivities: {
@@ -267,10 +267,8 @@ const options = {
     flag: 'workflow-threads',
     env: 'KSM_FLUX_WORKFLOW_THREADS',
     // The SDK's default with a reused V8 context is one thread: every workflow activation of the worker runs on
-    // it, and at 1,000 ServiceSets it was busy for 77 s of the worker's 158 s of CPU (bench --profile). A second
-    // thread lets workflow code use a second core. Measured on the 2-core bench machine, where the API server,
-    // etcd and Temporal share the same cores: 1,000 × 3 converged in 49.9 s with two threads, 51.7–57.7 s with one
-    // (within run-to-run noise there); a second worker process gave 42.4 s (bench/reports).
+    // it, and under load workflow code is a large share of the worker's CPU. A second thread lets it use a second
+    // core; more workers scale further (bench/reports has the measurements).
     schema: z.coerce.number().int().min(1).max(32).default(2),
     help: 'threads running workflow code in a worker',
   },
@@ -345,7 +343,7 @@ export function timingOf(c: Config): Timing {
     flapToleranceMs: ms(c.flapTolerance),
     deletionTimeoutMs: ms(c.deletionTimeout),
     finalizerGraceMs: ms(c.finalizerGrace),
-    maxPassesPerRun: 1000,
+    maxPassesPerRun: defaultTiming.maxPassesPerRun,
     healBackoffMinMs: ms(c.healBackoffMin),
     healBackoffMaxMs: ms(c.healBackoffMax),
   };

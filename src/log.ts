@@ -19,5 +19,3 @@ export function createLogger(
   };
   return destination ? pino(options, destination) : pino(options);
 }
-
-export const rootLogger = createLogger();

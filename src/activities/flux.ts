@@ -95,8 +95,8 @@ export async function applyServices(deps: Deps, ref: ServiceSetRef, keys: string
       throw e;
     }
   };
-  // A few applies at a time: 500 services applied one by one on a loaded API server outlast the activity's
-  // start-to-close timeout, and every retry starts over (test/integration/hostile.test.ts, case s-500).
+  // A few applies at a time: hundreds of services applied one by one on a loaded API server can outlast the
+  // activity's start-to-close timeout, and every retry starts over (test/integration/hostile.test.ts covers it).
   const results: (ApplyResult | undefined)[] = new Array(keys.length);
   let next = 0;
   const lane = async () => {

@@ -14,6 +14,7 @@ import {
 import { FluxObjectRead } from '../api/flux';
 import { ServiceSet, StateManagementProvider, parseObject, type Service, type ServiceStatus } from '../api/k0rdent';
 import { detectDrift } from '../workflow/drift';
+import { truncate } from '../workflow/truncate';
 import { releaseOwner, type Contender } from '../ownership/conflicts';
 import { isObjectName } from '../plan/names';
 import {
@@ -59,11 +60,6 @@ function iso(v: unknown): string {
   return typeof v === 'string' ? v : '';
 }
 
-function truncate(s: string | undefined): string {
-  if (!s) return '';
-  return s.length > MAX_MESSAGE ? `${s.slice(0, MAX_MESSAGE - 1)}…` : s;
-}
-
 export function observeFlux(raw: KubeObject, kind: FluxRef['kind'], nowMs = Date.now()): FluxObservation {
   const o = parseObject(FluxObjectRead, raw, `${kind} ${raw.metadata.namespace}/${raw.metadata.name}`);
   const labels = o.metadata.labels ?? {};
@@ -73,7 +69,7 @@ export function observeFlux(raw: KubeObject, kind: FluxRef['kind'], nowMs = Date
       type: c.type,
       status: c.status,
       reason: c.reason ?? '',
-      message: truncate(c.message),
+      message: truncate(c.message ?? '', MAX_MESSAGE),
       ...(c.observedGeneration !== undefined ? { observedGeneration: c.observedGeneration } : {}),
     }));
   const obs: FluxObservation = {

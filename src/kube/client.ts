@@ -55,6 +55,23 @@ export interface RequestStats {
 
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete';
 
+const METHOD: Record<Exclude<Verb, 'watch'>, string> = {
+  get: 'GET',
+  list: 'GET',
+  create: 'POST',
+  update: 'PUT',
+  patch: 'PATCH',
+  delete: 'DELETE',
+};
+
+export interface RequestOptions {
+  /** JSON-encoded unless a string. */
+  body?: unknown;
+  contentType?: string;
+  timeoutMs?: number;
+  accept?: string;
+}
+
 export class KubeClient {
   private agent: https.Agent | http.Agent | undefined;
   private opts: https.RequestOptions | undefined;
@@ -111,15 +128,10 @@ export class KubeClient {
     this.stats.byVerb[verb] = (this.stats.byVerb[verb] ?? 0) + 1;
   }
 
-  async request<T = unknown>(
-    verb: Verb,
-    method: string,
-    path: string,
-    body?: unknown,
-    contentType = 'application/json',
-    timeoutMs = 30_000,
-    accept = 'application/json',
-  ): Promise<T> {
+  /** One API request; the HTTP method follows from the verb. */
+  async request<T = unknown>(verb: Exclude<Verb, 'watch'>, path: string, o: RequestOptions = {}): Promise<T> {
+    const { body, contentType = 'application/json', timeoutMs = 30_000, accept = 'application/json' } = o;
+    const method = METHOD[verb];
     const base = await this.requestOptions();
     const url = new URL(this.server + path);
     const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
@@ -179,7 +191,7 @@ export class KubeClient {
 
   async get<T = KubeObject>(path: string): Promise<T | undefined> {
     try {
-      return await this.request<T>('get', 'GET', path);
+      return await this.request<T>('get', path);
     } catch (e) {
       if (e instanceof KubeError && e.notFound) return undefined;
       // A name no object can have (".", "..", "a%b"): the API server refuses the path; no such object exists.
@@ -202,15 +214,9 @@ export class KubeClient {
       if (labelSelector) q.set('labelSelector', labelSelector);
       q.set('limit', '500');
       if (cont) q.set('continue', cont);
-      const page = await this.request<ListResult<T>>(
-        'list',
-        'GET',
-        `${path}?${q}`,
-        undefined,
-        undefined,
-        undefined,
-        opts.metadataOnly ? METADATA_LIST : 'application/json',
-      );
+      const page = await this.request<ListResult<T>>('list', `${path}?${q}`, {
+        accept: opts.metadataOnly ? METADATA_LIST : 'application/json',
+      });
       items.push(...(page.items ?? [])); // an empty PartialObjectMetadataList has items: null
       rv = page.metadata.resourceVersion;
       cont = page.metadata.continue || undefined;
@@ -221,35 +227,29 @@ export class KubeClient {
   /** Server-side apply as fieldManager, taking ownership of conflicting fields. */
   apply<T = KubeObject>(path: string, obj: unknown, fieldManager: string): Promise<T> {
     const q = new URLSearchParams({ fieldManager, force: 'true' });
-    return this.request<T>('patch', 'PATCH', `${path}?${q}`, obj, 'application/apply-patch+yaml');
+    return this.request<T>('patch', `${path}?${q}`, { body: obj, contentType: 'application/apply-patch+yaml' });
   }
 
   mergePatch<T = KubeObject>(path: string, patch: unknown, fieldManager = 'ksm-flux'): Promise<T> {
-    return this.request<T>(
-      'patch',
-      'PATCH',
-      `${path}?fieldManager=${encodeURIComponent(fieldManager)}`,
-      patch,
-      'application/merge-patch+json',
-    );
+    return this.request<T>('patch', `${path}?fieldManager=${encodeURIComponent(fieldManager)}`, {
+      body: patch,
+      contentType: 'application/merge-patch+json',
+    });
   }
 
   jsonPatch<T = KubeObject>(path: string, ops: unknown[], fieldManager = 'ksm-flux'): Promise<T> {
-    return this.request<T>(
-      'patch',
-      'PATCH',
-      `${path}?fieldManager=${encodeURIComponent(fieldManager)}`,
-      ops,
-      'application/json-patch+json',
-    );
+    return this.request<T>('patch', `${path}?fieldManager=${encodeURIComponent(fieldManager)}`, {
+      body: ops,
+      contentType: 'application/json-patch+json',
+    });
   }
 
   create<T = KubeObject>(path: string, obj: unknown): Promise<T> {
-    return this.request<T>('create', 'POST', path, obj);
+    return this.request<T>('create', path, { body: obj });
   }
 
   update<T = KubeObject>(path: string, obj: unknown): Promise<T> {
-    return this.request<T>('update', 'PUT', path, obj);
+    return this.request<T>('update', path, { body: obj });
   }
 
   /** Deletes; a missing object is not an error. */
@@ -258,7 +258,7 @@ export class KubeClient {
     propagationPolicy: 'Background' | 'Foreground' | 'Orphan' = 'Background',
   ): Promise<boolean> {
     try {
-      await this.request('delete', 'DELETE', path, { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy });
+      await this.request('delete', path, { body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy } });
       return true;
     } catch (e) {
       if (e instanceof KubeError && e.notFound) return false;

@@ -36,8 +36,7 @@ export class Informer<T extends KubeObject = KubeObject> {
       onError?: (e: unknown) => void;
       /**
        * Labels to index objects by, for `byLabel`: a worker's cache answers "the Flux objects of ServiceSet X"
-       * from 3,000 stored objects per pass; a scan of the store did that in O(n) per read (bench --profile:
-       * 10 s of the worker's 80 s at 1,000 ServiceSets).
+       * on every pass, and a scan of the store per read grows with every ServiceSet (bench/reports).
        */
       indexLabels?: string[];
     } = { name: 'informer' },

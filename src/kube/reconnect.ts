@@ -1,6 +1,6 @@
 // How our processes wait between attempts to reach a dependency that went away (the kube-apiserver for watches,
-// the Lease). Two properties the fault suite measures (issue 13.3, 13.10): while it is down the attempts stay few
-// (no hot loop), and once it is back work resumes within seconds, whatever the outage's length.
+// the Lease). Two properties the fault suite (test/faults) measures: while it is down the attempts stay few (no hot
+// loop), and once it is back work resumes within seconds, whatever the outage's length.
 
 export interface BackoffPolicy {
   minMs: number;
@@ -8,8 +8,8 @@ export interface BackoffPolicy {
 }
 
 /**
- * Watches: 0.5 s doubling up to 5 s. The cap was 30 s: after an outage of a minute a watch could wait ~30 s more
- * before its next attempt. At 5 s, a process with 8 informers makes < 2 attempts/s while the apiserver is down.
+ * Watches: a short cap, so that a watch resumes soon after a long outage, yet few attempts per second from a
+ * process's informers while the apiserver is down.
  */
 export const WATCH_BACKOFF: BackoffPolicy = { minMs: 500, maxMs: 5000 };
 

@@ -6,6 +6,7 @@ import {
   HELM_API_VERSION,
   K0RDENT_API_VERSION,
   KUSTOMIZE_API_VERSION,
+  SOURCE_API_VERSION,
   LABEL_MANAGED_BY,
   LABEL_RELEASE_KEY,
   LABEL_SERVICESET,
@@ -18,6 +19,7 @@ import {
   type ServiceType,
   PAUSED_ANNOTATION,
 } from '../workflow/constants';
+import { canonicalJson } from '../workflow/canonicalJson';
 import type {
   FluxObject,
   HelmRelease,
@@ -48,7 +50,6 @@ export type PlanResult =
 
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const FLUX_SOURCE_KINDS = ['GitRepository', 'OCIRepository', 'Bucket', 'ExternalArtifact'];
-const SOURCE_API_VERSION = 'source.toolkit.fluxcd.io/v1';
 
 export function serviceType(t: ServiceTemplate | undefined): ServiceType {
   if (t?.spec.kustomize) return 'Kustomize';
@@ -389,19 +390,6 @@ function fluxPatches(c: ProviderConfig) {
 function withRefsDigest(m: WrittenMeta, resolved: ResolvedValues | undefined): WrittenMeta {
   if (resolved?.refsDigest) m.annotations[REQUESTED_AT_ANNOTATION] = `valuesFrom-${resolved.refsDigest}`;
   return m;
-}
-
-/** JSON with sorted keys: the digest must not depend on property order. */
-export function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (v && typeof v === 'object') {
-    return `{${Object.keys(v)
-      .sort()
-      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v);
 }
 
 function withoutHash(a: Record<string, string>): Record<string, string> {

@@ -11,7 +11,6 @@ import type { ObjectReader } from '../values/clusterObject';
 import { ValuesResolver } from '../values/resolve';
 
 const cache = new Lru<PlanResult>(20_000);
-export const planCacheStats = { hits: 0, misses: 0 };
 
 function keyOf(
   ctx: PlanContext,
@@ -51,11 +50,7 @@ export function planServiceCached(
   if (template && !template.metadata.resourceVersion) return planService(ctx, service, template, values);
   const key = keyOf(ctx, service, template, values);
   const hit = cache.get(key);
-  if (hit) {
-    planCacheStats.hits++;
-    return hit;
-  }
-  planCacheStats.misses++;
+  if (hit) return hit;
   const r = planService(ctx, service, template, values);
   cache.add(key, r);
   return r;

@@ -6,10 +6,10 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { K0RDENT_API_VERSION } from '../workflow/constants';
+import { K0RDENT_API_VERSION, SOURCE_API_VERSION } from '../workflow/constants';
 import type { KubeClient } from '../kube/client';
 import { paths } from '../kube/paths';
-import { SOURCE_API_VERSION, SOURCE_LABELS, listenOnLoopback, sourcePaths, waitForArtifact } from './helmRepo';
+import { SOURCE_LABELS, listenOnLoopback, sourcePaths, waitForArtifact } from './helmRepo';
 
 const run = promisify(execFile);
 

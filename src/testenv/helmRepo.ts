@@ -7,15 +7,13 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { K0RDENT_API_VERSION, LABEL_MANAGED } from '../workflow/constants';
+import { K0RDENT_API_VERSION, LABEL_MANAGED, SOURCE_API_VERSION } from '../workflow/constants';
 import type { KubeClient, KubeObject } from '../kube/client';
 import { paths } from '../kube/paths';
 import { toolPaths } from './versions';
 import { pollFor as eventually } from './proc';
 
 const run = promisify(execFile);
-
-export const SOURCE_API_VERSION = 'source.toolkit.fluxcd.io/v1';
 
 export const sourcePaths = {
   helmRepository: (ns: string, name?: string) =>

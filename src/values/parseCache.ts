@@ -7,7 +7,6 @@ import { Lru } from '../util/lru';
 import { parseValues, type ParseOptions, type ValuesResult } from './parse';
 
 const memo = new Lru<ValuesResult>(5000, 32 * 1024 * 1024);
-export const parseCacheStats = { hits: 0, misses: 0 };
 
 /**
  * parseValues(src, opts), remembered by a digest of (options, text). With `keepValues: false` (a Secret's content,
@@ -27,11 +26,7 @@ export function parseValuesCached(
     .update(text)
     .digest('base64');
   const hit = memo.get(key);
-  if (hit) {
-    parseCacheStats.hits++;
-    return hit;
-  }
-  parseCacheStats.misses++;
+  if (hit) return hit;
   const parsed = parseValues(src, opts);
   const r: ValuesResult = parsed.ok && opts.keepValues === false ? { ok: true, values: undefined } : parsed;
   memo.add(key, r, text.length);

@@ -6,6 +6,7 @@ export const K0RDENT_API_VERSION = `${K0RDENT_GROUP}/${K0RDENT_VERSION}`;
 
 export const HELM_API_VERSION = 'helm.toolkit.fluxcd.io/v2';
 export const KUSTOMIZE_API_VERSION = 'kustomize.toolkit.fluxcd.io/v1';
+export const SOURCE_API_VERSION = 'source.toolkit.fluxcd.io/v1';
 
 /** Our finalizer on ServiceSets (the built-in adapter uses k0rdent.mirantis.com/service-set). */
 export const FINALIZER = 'flux.k0rdent.mirantis.com/serviceset';

@@ -83,9 +83,10 @@ export interface Timing {
   healBackoffMaxMs: number;
 }
 
+/** The defaults, here and for the worker's settings (src/config.ts takes its defaults from these). */
 export const defaultTiming: Timing = {
   quiescentPollMs: 60 * 60_000,
-  activePollMinMs: 15_000, // as src/config.ts (every recorded history carries its own timing)
+  activePollMinMs: 15_000,
   activePollMaxMs: 60_000,
   flapToleranceMs: 90_000,
   deletionTimeoutMs: 10 * 60_000,
@@ -102,7 +103,6 @@ export interface Carried {
   counters: Counters;
   retryPending: boolean;
   deletionStartedAt?: number;
-  orphanedAt?: number;
   /** What the state query showed, so the new run answers it before its first pass. */
   services?: ServiceLiveState[];
   deployed?: boolean;

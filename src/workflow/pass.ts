@@ -29,7 +29,6 @@ export interface RunState {
   memory: Memory;
   rejected: Rejections;
   deletionStartedAt?: number;
-  orphanedAt?: number;
   heal: HealMemory;
   kubeconfigSeen?: string;
   /** The active poll's next delay (pollSchedule). */
@@ -172,7 +171,6 @@ async function deletionPass(run: Run, { kube, legacy }: Mode, obs: Observation, 
   if (step.del.length) await kube.deleteFluxObjects(ref, step.del, { suspendFirst: false, reason: 'deletion' });
   if (step.orphan.length) {
     await kube.orphanFluxObjects(ref, step.orphan, step.clusterGoing);
-    state.orphanedAt ??= now.getTime();
   }
   if (step.stripFinalizer.length) await kube.stripFluxFinalizers(ref, step.stripFinalizer);
   const b = backOff(state.activeDelay, timing);

@@ -3,7 +3,9 @@
 // Pure and workflow-safe: time comes in as an argument.
 import { CONDITION, REASON, type ServiceState } from './constants';
 import type { HealOutlook } from './decide';
+import { canonicalJson } from './canonicalJson';
 import { fluxVerdict, type FluxVerdict } from './fluxState';
+import { truncate } from './truncate';
 import type {
   Observation,
   PlanError,
@@ -366,21 +368,5 @@ export function deletingStatus(
 
 /** Semantic equality of the status we own, so that a quiescent ServiceSet causes no writes. */
 export function statusEqual(a: StatusView, b: StatusView): boolean {
-  return canonical(a) === canonical(b);
-}
-
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v && typeof v === 'object') {
-    return `{${Object.keys(v)
-      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
-      .sort()
-      .map((k) => `${k}:${canonical((v as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v);
-}
-
-function truncate(s: string, n: number): string {
-  return s.length <= n ? s : `${s.slice(0, n - 1)}…`;
+  return canonicalJson(a) === canonicalJson(b);
 }

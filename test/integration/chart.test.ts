@@ -543,13 +543,10 @@ describe('chart charts/ksm-flux (real helm)', () => {
       );
       for (const o of objs) {
         const q = new URLSearchParams({ fieldManager: FIELD_MANAGER, force: 'true', dryRun: 'All' });
-        const got = await kube.request<Deployment>(
-          'patch',
-          'PATCH',
-          `${manifestPath(o)}?${q}`,
-          o,
-          'application/apply-patch+yaml',
-        );
+        const got = await kube.request<Deployment>('patch', `${manifestPath(o)}?${q}`, {
+          body: o,
+          contentType: 'application/apply-patch+yaml',
+        });
         assert.equal(got.metadata.name, o.metadata.name);
         if (o.kind === 'Deployment' && !isKustomizeController(o)) assert.ok([3, 5].includes(got.spec.replicas));
       }

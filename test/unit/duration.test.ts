@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { DURATION_PATTERN, parseDuration } from '../../src/util/duration';
+import { DURATION_PATTERN, formatDuration, parseDuration } from '../../src/util/duration';
 
 describe('parseDuration', () => {
   const valid: [string, number][] = [
@@ -50,4 +50,19 @@ describe('parseDuration', () => {
       assert.equal(DURATION_PATTERN.test(s), false);
     });
   }
+});
+
+describe('formatDuration', () => {
+  for (const [ms, s] of [
+    [3_600_000, '1h'],
+    [60_000, '1m'],
+    [90_000, '90s'],
+    [15_000, '15s'],
+    [250, '250ms'],
+    [0, '0ms'],
+  ] as const)
+    test(`${ms} → ${s}, and back`, () => {
+      assert.equal(formatDuration(ms), s);
+      assert.equal(parseDuration(s), ms);
+    });
 });

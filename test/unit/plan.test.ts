@@ -1,5 +1,6 @@
 import { fluxObjectName } from '../../src/plan/names';
 import assert from 'node:assert/strict';
+import { canonicalJson } from '../../src/workflow/canonicalJson';
 import { describe, test } from 'node:test';
 import {
   APPLIED_HASH_ANNOTATION,
@@ -17,7 +18,6 @@ import type { ResolvedValues } from '../../src/values/parse';
 import type { ServiceSet, ServiceTemplate } from '../../src/api/k0rdent';
 import { ATOMIC_RETRIES } from '../../src/plan/helmOptions';
 import {
-  canonicalJson,
   clusterRefFor,
   fluxRefFor,
   kubeconfigSecretName,
