@@ -41,3 +41,21 @@ export function stateCounts(services: ServiceLiveState[]): Partial<Record<Servic
   for (const s of services) out[s.state] = (out[s.state] ?? 0) + 1;
   return out;
 }
+
+/**
+ * The workflow's current details in the Temporal Web UI (Markdown): which ServiceSet, in which phase, its services
+ * by state, and what went wrong last — so a run is readable without decoding its history.
+ */
+export function workflowDetails(live: LiveState): string {
+  const counts = Object.entries(stateCounts(live.services))
+    .map(([state, n]) => `${n} ${state}`)
+    .join(', ');
+  const lines = [
+    `**ServiceSet** ${live.ref.namespace}/${live.ref.name}`,
+    `**Phase** ${live.phase}${live.deployed ? ' (deployed)' : ''}`,
+    `**Services** ${counts || 'none'}`,
+    ...live.services.filter((s) => s.state === 'Failed' && s.message).map((s) => `- ${s.key}: ${s.message}`),
+    ...(live.lastError ? [`**Last error** ${live.lastError}`] : []),
+  ];
+  return lines.join('\n');
+}

@@ -13,6 +13,7 @@ import {
   type RetryPolicy,
   proxyLocalActivities,
   proxySinks,
+  setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -31,7 +32,7 @@ import {
   type RetryOutcome,
   type ServiceSetWorkflowInput,
 } from './defs';
-import { passOutcome, stateCounts } from './liveState';
+import { passOutcome, stateCounts, workflowDetails } from './liveState';
 import { runPass, type Run } from './pass';
 import { FAST_PASS_PATCH, SEARCH_ATTRIBUTES_PATCH } from './patches';
 import { backOff } from './pollSchedule';
@@ -144,6 +145,8 @@ export async function serviceSetWorkflow(input: ServiceSetWorkflowInput): Promis
     return lastOutcome ?? { requestedAt: new Date().toISOString(), pass: counters.passes, services: live.services };
   });
   setHandler(stateQuery, () => live);
+  // Query-only state (no command): safe for every recorded history.
+  setCurrentDetails(workflowDetails(live));
 
   /** Keeps the workflow findable by its state in the Web UI and `ksm-flux list`: upserts only what changed. */
   const reportSearchAttributes = () => {
@@ -224,6 +227,7 @@ export async function serviceSetWorkflow(input: ServiceSetWorkflowInput): Promis
       statusWritten: wrote,
     });
     reportSearchAttributes();
+    setCurrentDetails(workflowDetails(live));
     completedEpoch = epochAtStart;
 
     // With local activities (fast-pass-1) the decision waits for the next wake-up: read right after a pass,

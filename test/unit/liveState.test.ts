@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { HealDecision } from '../../src/workflow/decide';
 import type { LiveState } from '../../src/workflow/defs';
-import { passOutcome, serviceLiveStates, stateCounts } from '../../src/workflow/liveState';
+import { passOutcome, serviceLiveStates, stateCounts, workflowDetails } from '../../src/workflow/liveState';
 import { emptyStatus, entry, fluxObs, observation, svcObs } from './fixtures';
 
 describe('serviceLiveStates', () => {
@@ -87,4 +87,41 @@ describe('stateCounts', () => {
       { Deployed: 2, Failed: 1 },
     ));
   test('none', () => assert.deepEqual(stateCounts([]), {}));
+});
+
+describe('workflowDetails', () => {
+  const ref = { uid: 'u', namespace: 'kcm-system', name: 'east' };
+  const live = (o: Partial<LiveState>): LiveState => ({
+    ref,
+    phase: 'Waiting',
+    owned: true,
+    services: [],
+    deployed: false,
+    counters: {} as LiveState['counters'],
+    ...o,
+  });
+  const cases: [string, LiveState, string][] = [
+    [
+      'starting, nothing known yet',
+      live({ phase: 'Starting' }),
+      '**ServiceSet** kcm-system/east\n**Phase** Starting\n**Services** none',
+    ],
+    [
+      'deployed',
+      live({ deployed: true, services: [{ key: 'apps/a', state: 'Deployed' }] }),
+      '**ServiceSet** kcm-system/east\n**Phase** Waiting (deployed)\n**Services** 1 Deployed',
+    ],
+    [
+      'a failure says why, and the last error shows',
+      live({
+        services: [
+          { key: 'apps/a', state: 'Deployed' },
+          { key: 'apps/b', state: 'Failed', message: 'bad values' },
+        ],
+        lastError: 'observe: timed out',
+      }),
+      '**ServiceSet** kcm-system/east\n**Phase** Waiting\n**Services** 1 Deployed, 1 Failed\n- apps/b: bad values\n**Last error** observe: timed out',
+    ],
+  ];
+  for (const [name, l, want] of cases) test(name, () => assert.equal(workflowDetails(l), want));
 });
