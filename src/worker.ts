@@ -16,6 +16,7 @@ import type { Logger } from './log';
 import { m, reportServiceStates } from './metrics';
 import { connectWorker } from './temporalConn';
 import type { MetricsSinks } from './workflow/defs';
+import type { SharedInformers } from './watcher/watcher';
 import { describeError } from './util/errorCause';
 
 let runtimeInstalled = false;
@@ -78,6 +79,8 @@ export interface WorkerHandle {
   worker: Worker;
   client: KubeClient;
   informer: Informer;
+  /** The worker's informers, for a watcher in the same process to share (src/watcher SharedInformers). */
+  informers: SharedInformers;
   /** The informer caches timer-driven passes read (see CachedReader). */
   cache: CachedReader;
   /** Resolves when the worker has stopped. */
@@ -143,6 +146,7 @@ export async function startWorker(
   for (const i of informers)
     void i.start().catch((e) => log.error({ resource: i.name, ...describeError(e) }, 'informer failed'));
   const informer = informers[0]!;
+  const [, smps, templates, helmReleases, kustomizations, secrets] = informers;
   const cache = new CachedReader(client, informers);
   const connection = await connectWorker(cfg);
   const worker = await Worker.create({
@@ -173,6 +177,7 @@ export async function startWorker(
     worker,
     client,
     informer,
+    informers: { serviceSets: informer, smps, templates, helmReleases, kustomizations, secrets },
     cache,
     done,
     async stop() {

@@ -82,6 +82,9 @@ export async function startAdapter(mode: Mode, cfg: Config, logger: Logger): Pro
           signalConcurrency: cfg.signalConcurrency,
         },
         wlog,
+        // One process, one cache: in `run` the watcher reads the worker's informers instead of watching the same
+        // resources a second time (only ConfigMaps, which the worker does not read from a cache, are its own).
+        worker?.informers,
       );
     const startWatching = async () => {
       current = newWatcher();

@@ -85,6 +85,12 @@ export class Informer<T extends KubeObject = KubeObject> {
     return this;
   }
 
+  /** Detaches a handler (an informer shared by several users outlives each of them). */
+  off(h: Handler<T>): this {
+    this.handlers = this.handlers.filter((x) => x !== h);
+    return this;
+  }
+
   private emit(type: InformerEvent, obj: T, old?: T) {
     for (const h of this.handlers) {
       try {

@@ -20,7 +20,7 @@ import { ReferenceIndex, referencesOf } from '../plan/references';
 import { startSearchAttributes, toPairs } from '../workflow/searchAttributes';
 import type { ServiceSetRef } from '../workflow/types';
 import type { KubeClient, KubeObject } from '../kube/client';
-import { Informer, type InformerEvent } from '../kube/informer';
+import { Informer, type Handler, type InformerEvent } from '../kube/informer';
 import { paths } from '../kube/paths';
 import type { Logger } from '../log';
 import { m } from '../metrics';
@@ -67,6 +67,20 @@ export function fingerprint(o: KubeObject, like: KubeObject = o): string {
   return JSON.stringify([md.generation, md.deletionTimestamp, md.labels ?? {}, annotations, finalizers]);
 }
 
+/**
+ * Informers another component of the process already runs (the worker, in `ksm-flux run`): the watcher reads
+ * their stores and events instead of watching the same resources again. They must watch what the watcher's own
+ * would (same paths, label selectors, metadata-only Secrets); the watcher never stops them.
+ */
+export interface SharedInformers {
+  serviceSets?: Informer;
+  smps?: Informer;
+  templates?: Informer;
+  helmReleases?: Informer;
+  kustomizations?: Informer;
+  secrets?: Informer;
+}
+
 export class Watcher {
   readonly serviceSets: Informer;
   readonly smps: Informer;
@@ -84,6 +98,13 @@ export class Watcher {
   private inFlight = 0;
   private running = false;
   private idleWaiters: (() => void)[] = [];
+  /** Playing a shared informer's store to our handlers: treated as its first list. */
+  private replaying = false;
+  /** Our handler on each informer, and whether the informer is shared (then it had synced before we came). */
+  private readonly subscriptions = new Map<
+    Informer,
+    { handler: Handler<KubeObject>; shared: boolean; replay: boolean }
+  >();
   /** Signals sent (for tests and metrics). */
   sent = 0;
 
@@ -92,42 +113,53 @@ export class Watcher {
     private readonly temporal: Client,
     private readonly opts: WatcherOptions,
     private readonly log: Logger,
+    shared: SharedInformers = {},
   ) {
     const onError = (name: string) => (e: unknown) =>
       this.log.warn({ resource: name, ...describeError(e) }, 'watch error; relisting');
     const ours = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
-    this.serviceSets = new Informer(kube, paths.serviceSets(), {
-      name: 'servicesets',
-      onError: onError('servicesets'),
-    }).on((t, o, old) => this.onServiceSet(t, o, old));
-    this.smps = new Informer(kube, paths.smps(), {
-      name: 'statemanagementproviders',
-      onError: onError('statemanagementproviders'),
-    }).on((t, o, old) => this.onSmp(t, o, old));
-    this.templates = new Informer(kube, paths.serviceTemplates(), {
-      name: 'servicetemplates',
-      onError: onError('servicetemplates'),
-    }).on((t, o) => this.onTemplate(t, o));
-    this.helmReleases = new Informer(kube, paths.helmReleases(), {
-      name: 'helmreleases',
-      labelSelector: ours,
-      onError: onError('helmreleases'),
-    }).on((t, o) => this.onFlux(t, o));
-    this.kustomizations = new Informer(kube, paths.kustomizations(), {
-      name: 'kustomizations',
-      labelSelector: ours,
-      onError: onError('kustomizations'),
-    }).on((t, o) => this.onFlux(t, o));
-    this.secrets = new Informer(kube, paths.secrets(), {
-      name: 'secrets',
-      metadataOnly: true,
-      onError: onError('secrets'),
-    }).on((t, o, old) => this.onReferenced('Secret', t, o, old));
-    this.configMaps = new Informer(kube, paths.configMaps(), {
-      name: 'configmaps',
-      metadataOnly: true,
-      onError: onError('configmaps'),
-    }).on((t, o, old) => this.onReferenced('ConfigMap', t, o, old));
+    const informer = (
+      sharedOne: Informer | undefined,
+      path: string,
+      name: string,
+      o: { labelSelector?: string; metadataOnly?: boolean },
+      handler: Handler<KubeObject>,
+    ): Informer => {
+      const i = sharedOne ?? new Informer(kube, path, { name, ...o, onError: onError(name) });
+      // A shared informer that has synced emitted its objects before we listened: start() replays its store.
+      this.subscriptions.set(i, { handler, shared: !!sharedOne, replay: !!sharedOne && sharedOne.synced });
+      i.on(handler);
+      return i;
+    };
+    this.serviceSets = informer(shared.serviceSets, paths.serviceSets(), 'servicesets', {}, (t, o, old) =>
+      this.onServiceSet(t, o, old),
+    );
+    this.smps = informer(shared.smps, paths.smps(), 'statemanagementproviders', {}, (t, o, old) =>
+      this.onSmp(t, o, old),
+    );
+    this.templates = informer(shared.templates, paths.serviceTemplates(), 'servicetemplates', {}, (t, o) =>
+      this.onTemplate(t, o),
+    );
+    this.helmReleases = informer(
+      shared.helmReleases,
+      paths.helmReleases(),
+      'helmreleases',
+      { labelSelector: ours },
+      (t, o) => this.onFlux(t, o),
+    );
+    this.kustomizations = informer(
+      shared.kustomizations,
+      paths.kustomizations(),
+      'kustomizations',
+      { labelSelector: ours },
+      (t, o) => this.onFlux(t, o),
+    );
+    this.secrets = informer(shared.secrets, paths.secrets(), 'secrets', { metadataOnly: true }, (t, o, old) =>
+      this.onReferenced('Secret', t, o, old),
+    );
+    this.configMaps = informer(undefined, paths.configMaps(), 'configmaps', { metadataOnly: true }, (t, o, old) =>
+      this.onReferenced('ConfigMap', t, o, old),
+    );
   }
 
   private informers(): Informer[] {
@@ -146,32 +178,52 @@ export class Watcher {
     return this.informers().every((i) => i.synced);
   }
 
+  /** Starts an informer (a shared one is running already: its store is played to us as additions). */
+  private async begin(i: Informer): Promise<void> {
+    await i.start();
+    const sub = this.subscriptions.get(i);
+    if (!sub?.replay) return;
+    this.replaying = true;
+    try {
+      for (const o of i.list()) sub.handler('add', o);
+    } finally {
+      this.replaying = false;
+    }
+  }
+
   /** Starts all informers; SMPs first so the first ServiceSet list can be judged. Resolves when synced. */
   async start(): Promise<void> {
     this.running = true;
-    await this.smps.start();
-    await Promise.all([
-      this.templates.start(),
-      this.helmReleases.start(),
-      this.kustomizations.start(),
-      this.secrets.start(),
-      this.configMaps.start(),
-    ]);
-    await this.serviceSets.start();
+    await this.begin(this.smps);
+    await Promise.all(
+      [this.templates, this.helmReleases, this.kustomizations, this.secrets, this.configMaps].map((i) => this.begin(i)),
+    );
+    await this.begin(this.serviceSets);
     this.log.info({ serviceSets: this.serviceSets.store.size, smps: this.smps.store.size }, 'watcher synced');
   }
 
   stop(): void {
     this.running = false;
-    for (const i of this.informers()) i.stop();
+    for (const [i, sub] of this.subscriptions) {
+      if (sub.shared) i.off(sub.handler);
+      else i.stop();
+    }
     // Not sent: whoever watches next lists every ServiceSet again and signals each of them.
     this.pending.clear();
     if (!this.inFlight) for (const w of this.idleWaiters.splice(0)) w();
   }
 
-  /** Watch streams reopened per resource (read by the metrics endpoint). */
+  /** Watch streams reopened per resource (read by the metrics endpoint), by the watcher's names for them. */
   restartCounts(): Record<string, number> {
-    return Object.fromEntries(this.informers().map((i) => [i.name, i.restarts]));
+    return {
+      statemanagementproviders: this.smps.restarts,
+      servicetemplates: this.templates.restarts,
+      helmreleases: this.helmReleases.restarts,
+      kustomizations: this.kustomizations.restarts,
+      secrets: this.secrets.restarts,
+      configmaps: this.configMaps.restarts,
+      servicesets: this.serviceSets.restarts,
+    };
   }
 
   private smpFor(ss: ServiceSet): StateManagementProvider | undefined {
@@ -207,6 +259,8 @@ export class Watcher {
 
   private onServiceSet(type: InformerEvent, o: KubeObject, old?: KubeObject): void {
     const uid = o.metadata.uid ?? '';
+    // Past the first list (a replayed store is one): a change may concern the contenders.
+    const listed = this.serviceSets.synced && !this.replaying;
     const ss = safeParse(ServiceSet, o);
     const before = this.releases.keysOf(uid);
     if (type === 'delete' || !ss) {
@@ -225,8 +279,8 @@ export class Watcher {
         signalOnly: false,
       });
       // Its claims (priority, services, deletion) may change who owns a contested release.
-      if (this.serviceSets.synced) this.signalContenders([...before, ...this.releases.keysOf(uid)], uid, 'Contender');
-    } else if (this.serviceSets.synced) {
+      if (listed) this.signalContenders([...before, ...this.releases.keysOf(uid)], uid, 'Contender');
+    } else if (listed) {
       // Another provider's ServiceSet claiming (or dropping) a release of ours: ours yield or take it back.
       this.signalContenders([...before, ...this.releases.keysOf(uid)], uid, 'ForeignContender');
     }
