@@ -175,4 +175,47 @@ describe('ksm-flux plan', () => {
     assert.match(r.stdout, /FAIL provider config: provider\.config\.replicas: unknown key/);
     assert.equal(await kube.get(paths.serviceSet(ns, 'p2')), undefined, 'nothing created');
   });
+
+  it('agrees with the worker on every row: planned, waiting (template, kubeconfig) and failing (duplicate, values)', async () => {
+    const rows = [
+      { name: 'ok', namespace: 'web', template: 'app', values: 'replicas: 1\n' },
+      { name: 'no-template', namespace: 'web', template: 'not-there' },
+      { name: 'twice', namespace: 'web', template: 'app' },
+      { name: 'twice', namespace: 'web', template: 'app', values: 'b: 1\n' },
+      { name: 'bad-values', namespace: 'web', template: 'app', values: 'a: [\n' },
+    ];
+    const cases = [
+      { name: 'p3', cluster: 'cluster1' },
+      { name: 'p4', cluster: 'no-kubeconfig' }, // its kubeconfig Secret does not exist
+    ];
+    for (const c of cases) {
+      await createServiceSet(kube, { namespace: ns, name: c.name, provider: smp, cluster: c.cluster, services: rows });
+      // The worker's verdict per service, from the status it wrote.
+      const states: Record<string, string[]> = await eventually(`${c.name} status`, async () => {
+        const st = (await getServiceSet(kube, ns, c.name))?.status?.services as
+          { namespace: string; name: string; state: string }[] | undefined;
+        if (!st || st.length < new Set(rows.map((r) => `${r.namespace}/${r.name}`)).size) return undefined;
+        const out: Record<string, string[]> = {};
+        for (const e of st) (out[`${e.namespace}/${e.name}`] ??= []).push(e.state);
+        return out;
+      });
+      const { report } = await runPlan(`${ns}/${c.name}`);
+      const verdictOf = (state: string) => (state === 'Failed' ? 'FAIL' : state === 'Pending' ? 'WAITING' : 'planned');
+      const planned = report.services.map((s) => ({
+        service: s.service,
+        verdict: s.object ? 'planned' : s.awaiting || s.error?.pending ? 'WAITING' : 'FAIL',
+      }));
+      assert.equal(planned.length, rows.length);
+      for (const p of planned)
+        assert.deepEqual(
+          [...new Set(states[p.service]!.map(verdictOf))],
+          [p.verdict],
+          `${c.name} ${p.service}: plan says ${p.verdict}, the worker wrote ${states[p.service]!.join(', ')}`,
+        );
+      // Not trivially equal: each case has rows of every kind the worker tells apart.
+      const kinds = new Set(planned.map((p) => p.verdict));
+      assert.ok(kinds.has('FAIL') && kinds.has('WAITING'), JSON.stringify(planned));
+      if (c.cluster === 'cluster1') assert.ok(kinds.has('planned'), JSON.stringify(planned));
+    }
+  });
 });
