@@ -26,6 +26,7 @@ import {
   serviceType,
   clusterRefFor,
   isPaused,
+  namespaceOf,
 } from '../plan/plan';
 import { deletionTimeoutMs, parseProviderConfig } from '../plan/providerConfig';
 import { ownership } from '../ownership/ownership';
@@ -263,7 +264,7 @@ async function readFluxObjects(
   const { client } = deps;
   const reader: Reader = cache ?? client;
   const meta = ss.metadata;
-  const ns = meta.namespace ?? 'default';
+  const ns = namespaceOf(ss);
   // The caches hold only our Flux objects (labelled managed-by): ask for exactly those.
   const ownedBy = `${cache ? `${LABEL_MANAGED_BY}=${MANAGED_BY},` : ''}${LABEL_SERVICESET_UID}=${meta.uid}`;
   const [hrs, kss] = await Promise.all([
@@ -302,7 +303,7 @@ async function serviceFactsOf(
   ours: FluxObservation[],
   templateOf: TemplateOf,
 ): Promise<{ svc: Service; facts: ServiceFacts }[]> {
-  const ns = ss.metadata.namespace ?? 'default';
+  const ns = namespaceOf(ss);
   const out: { svc: Service; facts: ServiceFacts }[] = [];
   for (const svc of ss.spec.services ?? []) {
     const template = await templateOf(ns, svc.template);
@@ -409,7 +410,7 @@ async function contendersFor(deps: Deps, ss: ServiceSet, releaseKey: string, loo
   const out: ContenderSs[] = [];
   for (const { ss: other, service: svc } of (await look.releases()).wanting(releaseKey)) {
     if (other.metadata.uid === ss.metadata.uid) continue;
-    if (serviceType(await look.templateOf(other.metadata.namespace ?? '', svc.template)) !== 'Helm') continue;
+    if (serviceType(await look.templateOf(namespaceOf(other), svc.template)) !== 'Helm') continue;
     const ours = await deps.isOurs(other);
     if (!ours && other.spec.provider.name === ss.spec.provider.name) continue;
     out.push({ ss: other, service: svc, ours });
@@ -425,7 +426,7 @@ function priorityOf(ss: ServiceSet): number {
 function asContender(ss: ServiceSet, priority: number): Contender {
   return {
     uid: ss.metadata.uid,
-    namespace: ss.metadata.namespace ?? '',
+    namespace: namespaceOf(ss),
     name: ss.metadata.name,
     priority,
     createdAt: iso(ss.metadata.creationTimestamp),
@@ -449,7 +450,7 @@ async function conflictFor(
   const waitingOf = (l: ContenderSs[]) =>
     l
       .filter((o) => !o.ss.metadata.deletionTimestamp)
-      .map((o) => ({ namespace: o.ss.metadata.namespace ?? '', name: o.ss.metadata.name }));
+      .map((o) => ({ namespace: namespaceOf(o.ss), name: o.ss.metadata.name }));
   const waiting = waitingOf(others);
   const me = asContender(ss, priority);
   const decided = releaseOwner(
@@ -458,7 +459,7 @@ async function conflictFor(
     all
       .filter((o) => !o.ours)
       .map((o) => ({
-        namespace: o.ss.metadata.namespace ?? '',
+        namespace: namespaceOf(o.ss),
         name: o.ss.metadata.name,
         provider: o.ss.spec.provider.name || DEFAULT_KCM_PROVIDER,
       })),

@@ -10,7 +10,7 @@ import { planServiceSet, templateReader } from '../plan/planServiceSet';
 import { isObjectName } from '../plan/names';
 import type { ObjectReader } from '../values/clusterObject';
 import { DEFAULT_FLUX_MODE, type FluxMode } from '../workflow/fluxMode';
-import { kubeconfigSecretName } from '../plan/plan';
+import { kubeconfigSecretName, namespaceOf } from '../plan/plan';
 import type { PlanError } from '../workflow/types';
 import { KubeClient, type KubeObject } from '../kube/client';
 import { paths } from '../kube/paths';
@@ -55,7 +55,7 @@ async function kubeconfigSecretFound(kube: ObjectReader, ss: ServiceSet): Promis
   const name = kubeconfigSecretName(ss);
   if (name === undefined) return true; // self-management: no Secret
   if (!isObjectName(name)) return false; // never read; planning names the bad reference
-  return !!(await kube.get(paths.secret(ss.metadata.namespace ?? 'default', name)));
+  return !!(await kube.get(paths.secret(namespaceOf(ss), name)));
 }
 
 /**

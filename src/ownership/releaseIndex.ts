@@ -3,7 +3,7 @@
 // may concern; the observe activity asks it who contends with a ServiceSet. Pure: whoever holds the ServiceSets
 // (an informer, or one API list) feeds it.
 import type { Service, ServiceSet } from '../api/k0rdent';
-import { releaseKeyFor } from '../plan/plan';
+import { namespaceOf, releaseKeyFor } from '../plan/plan';
 
 export interface ReleaseWant {
   ss: ServiceSet;
@@ -17,7 +17,7 @@ export function wantedReleases(ss: ServiceSet): { key: string; service: Service 
     .map((service) => ({ key: releaseKeyFor(ss, service), service }));
 }
 
-const nameOf = (ss: ServiceSet) => `${ss.metadata.namespace ?? ''}/${ss.metadata.name}`;
+const nameOf = (ss: ServiceSet) => `${namespaceOf(ss)}/${ss.metadata.name}`;
 
 export class ReleaseIndex {
   private readonly byUid = new Map<string, { ss: ServiceSet; wants: { key: string; service: Service }[] }>();

@@ -65,6 +65,11 @@ export function isSelfManagement(ss: ServiceSet): boolean {
   return !!ss.spec.provider.selfManagement;
 }
 
+/** A ServiceSet's namespace; one read from a file may leave it out, which means "default" (as for kubectl). */
+export function namespaceOf(ss: { metadata: { namespace?: string | undefined } }): string {
+  return ss.metadata.namespace ?? 'default';
+}
+
 /** kcm's service-set-paused annotation (any value): changes are recorded, nothing is rolled out or removed. */
 export function isPaused(ss: ServiceSet): boolean {
   const a = ss.metadata.annotations;
@@ -78,13 +83,13 @@ export function serviceKey(s: { namespace: string; name: string }): string {
 export function fluxRefFor(ss: ServiceSet, s: Service, type: ServiceType): FluxRef {
   return {
     kind: type === 'Helm' ? 'HelmRelease' : 'Kustomization',
-    namespace: ss.metadata.namespace ?? 'default',
+    namespace: namespaceOf(ss),
     name: fluxObjectName(ss.metadata.name, s.namespace, s.name),
   };
 }
 
 export function releaseKeyFor(ss: ServiceSet, s: Service): string {
-  return releaseKey(targetKey(ss.metadata.namespace ?? '', ss.spec.cluster, isSelfManagement(ss)), s.namespace, s.name);
+  return releaseKey(targetKey(namespaceOf(ss), ss.spec.cluster, isSelfManagement(ss)), s.namespace, s.name);
 }
 
 /**
@@ -177,7 +182,7 @@ function meta(
   const ss = ctx.serviceSet;
   return {
     name: fluxObjectName(ss.metadata.name, service.namespace, service.name),
-    namespace: ss.metadata.namespace ?? 'default',
+    namespace: namespaceOf(ss),
     labels: {
       ...watchLabels(ctx.fluxMode, kind),
       [LABEL_MANAGED_BY]: MANAGED_BY,
@@ -414,6 +419,6 @@ export function clusterRefFor(ss: ServiceSet) {
         apiVersion: K0RDENT_API_VERSION,
         kind: 'ClusterDeployment',
         name: ss.spec.cluster,
-        namespace: ss.metadata.namespace ?? 'default',
+        namespace: namespaceOf(ss),
       };
 }

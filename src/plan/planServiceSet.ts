@@ -16,6 +16,7 @@ import {
   duplicateServices,
   isPaused,
   kubeconfigSecretName,
+  namespaceOf,
   serviceKey,
   serviceType,
 } from './plan';
@@ -83,7 +84,7 @@ export type ServiceSetPlanner =
 export function serviceSetPlanner(ss: ServiceSet, sources: PlanSources): ServiceSetPlanner {
   const cfg = parseProviderConfig(ss.spec.provider.config);
   if (!cfg.ok) return { ok: false, configError: cfg.error };
-  const ns = ss.metadata.namespace ?? 'default';
+  const ns = namespaceOf(ss);
   const planner = new ServicePlanner(sources.values, {
     serviceSet: ss,
     config: cfg.config,

@@ -5,6 +5,7 @@
 // the management cluster itself), and every `spec.services[].valuesFrom` entry (always in the ServiceSet's
 // namespace, as kcm's built-in adapter forces it).
 import type { ServiceSet } from '../api/k0rdent';
+import { namespaceOf } from './plan';
 
 export type ReferencedKind = 'Secret' | 'ConfigMap';
 
@@ -22,7 +23,7 @@ export function referenceKey(r: { kind: string; namespace: string; name: string 
 
 /** Every Secret/ConfigMap a ServiceSet references, without duplicates, in a stable order. */
 export function referencesOf(ss: ServiceSet): ObjectReference[] {
-  const ns = ss.metadata.namespace ?? 'default';
+  const ns = namespaceOf(ss);
   const out = new Map<string, ObjectReference>();
   const add = (r: ObjectReference) => {
     if (r.name && !out.has(referenceKey(r))) out.set(referenceKey(r), r);

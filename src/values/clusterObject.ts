@@ -3,7 +3,7 @@
 // or the SveltosCluster of an adopted cluster; for self-management, the SveltosCluster mgmt/mgmt that stands
 // for the management cluster. We read the same objects in the same order of preference.
 import type { ServiceSet } from '../api/k0rdent';
-import { isSelfManagement } from '../plan/plan';
+import { isSelfManagement, namespaceOf } from '../plan/plan';
 import type { KubeObject } from '../kube/client';
 
 export interface ObjectReader {
@@ -23,7 +23,7 @@ function candidates(ss: ServiceSet): Candidate[] {
     path: `/apis/lib.projectsveltos.io/v1beta1/namespaces/${enc(ns)}/sveltosclusters/${enc(name)}`,
   });
   if (isSelfManagement(ss)) return [sveltos('mgmt', 'mgmt')];
-  const ns = ss.metadata.namespace ?? 'default';
+  const ns = namespaceOf(ss);
   const name = ss.spec.cluster;
   // Sveltos reads the CAPI Cluster at v1beta2 (its typed client); servers without it still serve v1beta1.
   return [

@@ -5,7 +5,7 @@
 import crypto from 'node:crypto';
 import type { ServiceType } from '../workflow/constants';
 import type { Service, ServiceSet } from '../api/k0rdent';
-import { serviceKey } from '../plan/plan';
+import { namespaceOf, serviceKey } from '../plan/plan';
 import type { PlanError } from '../workflow/types';
 import { mergeOver, type ResolvedValues, type ValuesFromKey } from './parse';
 import { parseValuesCached } from './parseCache';
@@ -34,7 +34,7 @@ export class ValuesResolver {
   ) {}
 
   private get namespace(): string {
-    return this.ss.metadata.namespace ?? 'default';
+    return namespaceOf(this.ss);
   }
 
   private context(): Promise<ClusterObjectResult> {

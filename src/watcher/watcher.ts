@@ -15,7 +15,7 @@ import {
 import { ServiceSet, StateManagementProvider, parseObject } from '../api/k0rdent';
 import { ownership } from '../ownership/ownership';
 import { ReleaseIndex } from '../ownership/releaseIndex';
-import { clusterRefFor } from '../plan/plan';
+import { clusterRefFor, namespaceOf } from '../plan/plan';
 import { ReferenceIndex, referencesOf } from '../plan/references';
 import { startSearchAttributes, toPairs } from '../workflow/searchAttributes';
 import type { ServiceSetRef } from '../workflow/types';
@@ -238,7 +238,7 @@ export class Watcher {
   }
 
   private refOf(ss: ServiceSet): ServiceSetRef {
-    return { uid: ss.metadata.uid, namespace: ss.metadata.namespace ?? 'default', name: ss.metadata.name };
+    return { uid: ss.metadata.uid, namespace: namespaceOf(ss), name: ss.metadata.name };
   }
 
   private index(ss: ServiceSet | undefined, uid: string): void {
